@@ -1,0 +1,166 @@
+import http from 'node:http';
+import type { Kysely } from 'kysely';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Config } from './platform/config.js';
+import type { Logger } from './platform/logger.js';
+import { createMetrics } from './platform/metrics.js';
+import { openDatabase, migrateToLatest, type DatabaseHandle } from './platform/db/database.js';
+import { createJobRunner, type JobRunner } from './platform/jobs.js';
+import { EventBus } from './platform/events.js';
+import type { FieldCipher } from './platform/crypto.js';
+import { AppError } from './platform/errors.js';
+import { Api } from './platform/http/api.js';
+import type { AppState } from './platform/http/context.js';
+import { errorHandler, requestContext } from './platform/http/middleware.js';
+import { registerAuthRoutes, sessionMiddleware } from './auth/index.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { registerSettingsRoutes } from './settings/routes.js';
+import { registerCustomerRoutes } from './customers/index.js';
+import { attachRealtime, type Realtime } from './realtime/index.js';
+import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
+import { seedDemoBank } from './demo/seed.js';
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** The application database (already created; migrations are applied here). */
+  databaseUrl: string;
+  cipher: FieldCipher;
+}
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  server: http.Server;
+  database: DatabaseHandle;
+  jobs: JobRunner;
+  events: EventBus;
+  api: Api;
+  realtime?: Realtime;
+  /** The admin password when this start seeded or reset it (sandbox only). */
+  demoAdminPassword?: string;
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+export async function startApp(options: StartOptions): Promise<RunningApp> {
+  const { config, logger, cipher } = options;
+  const database = openDatabase({ url: options.databaseUrl, poolMax: config.DATABASE_POOL_MAX, logger });
+  const { db } = database;
+  await migrateToLatest(database.db as unknown as Kysely<unknown>, logger);
+
+  let demoAdminPassword: string | undefined;
+  if (config.sandbox) {
+    demoAdminPassword = (await seedDemoBank({ db, cipher, logger, config })).adminPassword;
+  }
+
+  const metrics = createMetrics();
+  const events = new EventBus(logger);
+  const jobs = createJobRunner({ pool: database.pool, logger, processEveryMs: config.JOBS_PROCESS_EVERY_MS });
+  defineSystemJobs(jobs, db);
+
+  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
+  app.silent = true; // errors are logged by the error middleware, not printed by Koa
+  const api = new Api('/api/v1');
+  const serveWeb = config.ROLE !== 'worker';
+
+  app.use(requestContext(logger, metrics));
+  app.use(errorHandler());
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'same-origin');
+    await next();
+  });
+
+  const root = new Router<AppState>();
+  root.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  root.get('/readyz', async (ctx) => {
+    const ok = await database.ping();
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { status: ok ? 'ok' : 'unavailable', database: ok ? 'ok' : 'unreachable' };
+  });
+  root.get('/metrics', async (ctx) => {
+    ctx.set('Content-Type', metrics.registry.contentType);
+    ctx.body = await metrics.registry.metrics();
+  });
+
+  if (serveWeb) {
+    registerAuthRoutes(api, {
+      db,
+      secureCookies: !config.insecureCookies,
+      limits: { maxAttempts: config.LOGIN_MAX_ATTEMPTS, windowMinutes: config.LOGIN_WINDOW_MINUTES, sessionTtlHours: config.SESSION_TTL_HOURS },
+    });
+    registerAuditRoutes(api, { db });
+    registerSettingsRoutes(api, { db, events });
+    registerCustomerRoutes(api, { db, cipher });
+    root.get('/api/v1/openapi.json', (ctx) => {
+      ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
+    });
+    app.use(
+      bodyParser({
+        enableTypes: ['json'],
+        jsonLimit: `${config.BODY_LIMIT_KB}kb`,
+        encoding: 'utf-8',
+        onError: (error) => {
+          if ((error as { status?: number }).status === 413) throw new AppError('too_large', 'request body too large');
+          throw new AppError('invalid', 'malformed request body', { issues: [{ path: 'body', message: 'not valid JSON' }] });
+        },
+      }),
+    );
+    app.use(sessionMiddleware(db));
+  }
+  app.use(root.routes());
+  app.use(root.allowedMethods());
+  if (serveWeb) {
+    app.use(api.router.routes());
+    app.use(api.router.allowedMethods());
+  }
+
+  // Routes are registered before the callback is taken; socket.io attaches to the same server.
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  const realtime = serveWeb ? attachRealtime(server, { db, logger }) : undefined;
+
+  if (config.ROLE !== 'web') {
+    await jobs.start();
+    await scheduleSystemJobs(jobs);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ port, role: config.ROLE, sandbox: config.sandbox }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    server,
+    database,
+    jobs,
+    events,
+    api,
+    realtime,
+    demoAdminPassword,
+    close() {
+      closing ??= (async () => {
+        await realtime?.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await jobs.stop();
+        await events.settled();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { ConfigError, loadConfig, type Config } from './platform/config.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './platform/db/embedded.js';
+import { loadFieldCipher } from './platform/keys.js';
+import { startApp, type RunningApp } from './app.js';
+
+/**
+ * The process entry: configuration, the database (embedded unless DATABASE_URL), the app, and an
+ * orderly stop on SIGINT/SIGTERM. A bad configuration exits with code 1 and names the variable.
+ */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(error.message + '\n');
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  containAsyncFailures(logger);
+
+  let embedded: EmbeddedServer | undefined;
+  let app: RunningApp | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    try {
+      await app?.close();
+      await embedded?.stop();
+    } catch (error) {
+      logger.error({ err: error }, 'error while stopping');
+    }
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  try {
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, logger });
+      databaseUrl = await ensureDatabase(embedded.url, 'scrm');
+    }
+    app = await startApp({ config, logger, databaseUrl, cipher: loadFieldCipher(config, logger) });
+    if (config.sandbox) {
+      const shown = config.PUBLIC_URL ?? `http://localhost:${app.port}`;
+      process.stdout.write(
+        `\n  星河银行 SCRM (sandbox mode) is running at ${shown}\n` +
+          `  Console login: admin / ${app.demoAdminPassword}\n` +
+          `  API document:  ${shown}/api/v1/openapi.json\n\n`,
+      );
+    }
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    await app?.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+/**
+ * A lost database connection surfaces as rejections inside libraries (the job scheduler, pg
+ * listeners). They are logged; the process keeps serving /healthz and recovers when the database
+ * comes back.
+ */
+function containAsyncFailures(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (contained)'));
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exitCode = 1;
+  });
+}
+
+void main();

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Everything else receives a `Config`.
+ * Each variable is mirrored, with a comment, in `.env.example`.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const hexKey = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hexadecimal characters (a 32-byte key)');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  ROLE: z.enum(['all', 'web', 'worker']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_URL: z.url().optional(),
+  TRUST_PROXY: bool.default(false),
+  DATABASE_URL: z.url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  DEMO_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
+  DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(1_000_000).default(2000),
+  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  LOGIN_WINDOW_MINUTES: z.coerce.number().positive().default(15),
+  FIELD_KEYS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]+:[0-9a-fA-F]{64}(,[A-Za-z0-9_-]+:[0-9a-fA-F]{64})*$/,
+      'expected "keyId:64hex[,keyId:64hex...]", the first key encrypts, all keys decrypt',
+    )
+    .optional(),
+  HMAC_KEY: hexKey.optional(),
+  BODY_LIMIT_KB: z.coerce.number().int().min(1).max(10_240).default(1024),
+  JOBS_PROCESS_EVERY_MS: z.coerce.number().int().min(50).default(2000),
+  SANDBOX: bool.optional(),
+  WECOM_CORP_ID: z.string().min(1).optional(),
+  WECOM_CALLBACK_TOKEN: z.string().min(1).optional(),
+  WECOM_CALLBACK_AES_KEY: z.string().length(43, 'expected the 43-character EncodingAESKey').optional(),
+  WECOM_AGENT_ID: z.coerce.number().int().optional(),
+  WECOM_AGENT_SECRET: z.string().min(1).optional(),
+  WECOM_CONTACT_SECRET: z.string().min(1).optional(),
+  WECOM_API_BASE: z.url().default('https://qyapi.weixin.qq.com/cgi-bin'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config extends RawConfig {
+  /** True when no WeCom corp is configured: the sandbox and the demo bank are used. */
+  sandbox: boolean;
+  /** True outside production: cookies without `Secure`, generated demo secrets allowed. */
+  insecureCookies: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; expected: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  ${p.variable}: ${p.expected}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once. Empty strings count as unset. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') cleaned[key] = value;
+  }
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(config)'),
+        expected: issue.message,
+      })),
+    );
+  }
+  const raw = parsed.data;
+  const sandbox = raw.SANDBOX ?? !raw.WECOM_CORP_ID;
+  const problems: { variable: string; expected: string }[] = [];
+  if (raw.NODE_ENV === 'production') {
+    if (!raw.FIELD_KEYS) problems.push({ variable: 'FIELD_KEYS', expected: 'required in production' });
+    if (!raw.HMAC_KEY) problems.push({ variable: 'HMAC_KEY', expected: 'required in production' });
+    if (sandbox) problems.push({ variable: 'SANDBOX', expected: 'the sandbox cannot run in production; set WECOM_CORP_ID and SANDBOX=false' });
+  }
+  if (!sandbox) {
+    for (const name of ['WECOM_CORP_ID', 'WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY'] as const) {
+      if (!raw[name]) problems.push({ variable: name, expected: 'required when SANDBOX is off' });
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { ...raw, sandbox, insecureCookies: raw.NODE_ENV !== 'production' };
+}

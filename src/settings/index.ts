@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { Db } from '../platform/db/database.js';
+import { invalid, notFound } from '../platform/errors.js';
+
+/**
+ * Runtime settings that operations or compliance staff change without a deploy (quiet hours,
+ * quotas, thresholds). Each key has a schema and a default here; the table keeps changed values
+ * with a version. Later modules add their keys to this registry.
+ */
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
+
+export const SETTINGS = {
+  'outbound.quietHours': {
+    description: '免打扰时段：此时段内不向客户发送自动消息',
+    schema: z.object({ start: hhmm, end: hhmm, timezone: z.string().default('Asia/Shanghai') }),
+    default: { start: '21:00', end: '08:00', timezone: 'Asia/Shanghai' },
+  },
+  'outbound.customerQuota': {
+    description: '每位客户接收企业群发的上限（按企业微信后台的设置：每天、每周或每月）',
+    schema: z.object({ period: z.enum(['day', 'week', 'month']), limit: z.number().int().min(1).max(100) }),
+    default: { period: 'month', limit: 4 },
+  },
+  'customers.aumTiers': {
+    description: 'AUM 分层阈值（元）：潜力、财富、私行的下限',
+    schema: z
+      .object({ potential: z.number().min(0), wealth: z.number().min(0), private: z.number().min(0) })
+      .refine((t) => t.potential < t.wealth && t.wealth < t.private, 'thresholds must increase'),
+    default: { potential: 50_000, wealth: 500_000, private: 6_000_000 },
+  },
+} as const;
+
+export type SettingKey = keyof typeof SETTINGS;
+export type SettingValue<K extends SettingKey> = z.output<(typeof SETTINGS)[K]['schema']>;
+
+export const isSettingKey = (key: string): key is SettingKey => Object.prototype.hasOwnProperty.call(SETTINGS, key);
+
+export async function getSetting<K extends SettingKey>(db: Db, key: K): Promise<SettingValue<K>> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+  return (row ? SETTINGS[key].schema.parse(row.value) : SETTINGS[key].default) as SettingValue<K>;
+}
+
+export async function listSettings(db: Db) {
+  const rows = await db.selectFrom('settings').selectAll().execute();
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  return (Object.keys(SETTINGS) as SettingKey[]).map((key) => {
+    const row = byKey.get(key);
+    return {
+      key,
+      description: SETTINGS[key].description,
+      value: row?.value ?? SETTINGS[key].default,
+      version: row?.version ?? 0,
+      updatedAt: row?.updated_at ?? null,
+    };
+  });
+}
+
+/** Validates and stores a new value; returns the previous value and the new version. */
+export async function updateSetting(db: Db, key: string, value: unknown, staffId: string) {
+  if (!isSettingKey(key)) throw notFound(`setting ${key}`);
+  const parsed = (SETTINGS[key].schema as z.ZodType).safeParse(value);
+  if (!parsed.success) {
+    throw invalid(`invalid value for ${key}`, parsed.error.issues.map((i) => ({ path: ['body', 'value', ...i.path.map(String)].join('.'), message: i.message })));
+  }
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('settings').select(['value', 'version']).where('key', '=', key).forUpdate().executeTakeFirst();
+    const json = JSON.stringify(parsed.data);
+    const row = await trx
+      .insertInto('settings')
+      .values({ key, value: json, updated_by: staffId })
+      .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ value: json, updated_by: staffId, updated_at: new Date(), version: eb('settings.version', '+', 1) })))
+      .returning(['version'])
+      .executeTakeFirstOrThrow();
+    return { before: before?.value ?? SETTINGS[key].default, after: parsed.data as unknown, version: row.version };
+  });
+}
