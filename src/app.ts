@@ -102,6 +102,11 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
     });
+  }
+  // Health, metrics and the API document answer without a session, so they work while the database is down.
+  app.use(root.routes());
+  app.use(root.allowedMethods());
+  if (serveWeb) {
     app.use(
       bodyParser({
         enableTypes: ['json'],
@@ -114,10 +119,6 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
       }),
     );
     app.use(sessionMiddleware(db));
-  }
-  app.use(root.routes());
-  app.use(root.allowedMethods());
-  if (serveWeb) {
     app.use(api.router.routes());
     app.use(api.router.allowedMethods());
   }

@@ -30,11 +30,9 @@ export interface GeneratorOptions {
 export const DEFAULT_SEED = 20261123;
 export const DEFAULT_AS_OF = new Date('2026-11-23T00:00:00+08:00');
 /** AUM tier boundaries in CNY, as the segment rules and tests use them. */
-export const AUM_WEALTH = 500_000;
-export const AUM_PRIVATE = 6_000_000;
+export const AUM_WEALTH = 500_000, AUM_PRIVATE = 6_000_000;
 
-const DAY_MS = 86_400_000;
-const CST_MS = 8 * 3_600_000;
+const DAY_MS = 86_400_000, CST_MS = 8 * 3_600_000;
 
 // ---- PRNG: sfc32 with module-level state, so drawing a number allocates nothing. Rows are built synchronously,
 // so no two rows ever interleave on this state.
@@ -63,14 +61,13 @@ const int = (n: number): number => Math.floor(rnd() * n);
 const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;
 
 function cumulative(weights: readonly number[]): Float64Array {
-  const out = new Float64Array(weights.length);
   let sum = 0;
-  weights.forEach((w, i) => { sum += w; out[i] = sum; });
-  return out.map((v) => v / sum);
+  return Float64Array.from(weights, (w) => (sum += w)).map((v) => v / sum);
 }
 
 function weighted(cum: Float64Array): number {
-  let u = rnd(), lo = 0, hi = cum.length - 1;
+  const u = rnd();
+  let lo = 0, hi = cum.length - 1;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (u < cum[mid]!) hi = mid; else lo = mid + 1; }
   return lo;
 }
@@ -98,12 +95,10 @@ function civilFromDays(z: number): void {
 
 const pad2 = (n: number): string => (n < 10 ? '0' + n : '' + n);
 const daysInMonth = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
-
 const fmtDay = (z: number): string => (civilFromDays(z), cy + '-' + pad2(cm) + '-' + pad2(cd));
 
 // ---- Resident ID numbers (GB 11643-1999).
-const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK = '10X98765432';
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], ID_CHECK = '10X98765432';
 
 function checkChar(first17: string): string {
   let sum = 0;
@@ -181,17 +176,13 @@ const AGE_LIMITS: Record<string, readonly [number, number]> = {
 };
 interface ProductRow { id: string; type: string; risk_level: string | null; min_amount_cny: number | null; target_segments: string[] }
 const PRODUCTS = (products as readonly ProductRow[]).map((p) => ({
-  id: p.id,
-  riskRank: p.risk_level ? Number(p.risk_level.slice(1)) : 0,
-  minAum: ASSET_TYPES.has(p.type) ? (p.min_amount_cny ?? 0) : 0,
-  base: BASE_PROPENSITY[p.type] ?? 0.03,
-  tags: p.target_segments.reduce((m, t) => m | (TAG_BITS[t] ?? 0), 0),
-  minAge: AGE_LIMITS[p.id]?.[0] ?? 0,
-  maxAge: AGE_LIMITS[p.id]?.[1] ?? 200,
+  id: p.id, riskRank: p.risk_level ? Number(p.risk_level.slice(1)) : 0, base: BASE_PROPENSITY[p.type] ?? 0.03,
+  minAum: ASSET_TYPES.has(p.type) ? (p.min_amount_cny ?? 0) : 0, tags: p.target_segments.reduce((m, t) => m | (TAG_BITS[t] ?? 0), 0),
+  minAge: AGE_LIMITS[p.id]?.[0] ?? 0, maxAge: AGE_LIMITS[p.id]?.[1] ?? 200,
 }));
 
 // ---- Row construction.
-interface Ctx { seed: number; start: number; asOfMs: number; asOfDay: number; asY: number; asM: number; asD: number; mobileKey: number }
+interface Ctx { seed: number; start: number; asOfDay: number; asY: number; asM: number; asD: number; mobileKey: number }
 
 function makeCtx(options: GeneratorOptions = {}): Ctx {
   const seed = options.seed ?? DEFAULT_SEED, start = options.start ?? 0;
@@ -201,7 +192,7 @@ function makeCtx(options: GeneratorOptions = {}): Ctx {
   if (!Number.isFinite(asOfMs)) throw new RangeError('asOf must be a valid date');
   const asOfDay = Math.floor((asOfMs + CST_MS) / DAY_MS);
   civilFromDays(asOfDay);
-  return { seed: seed | 0, start, asOfMs, asOfDay, asY: cy, asM: cm, asD: cd, mobileKey: fmix32(seed ^ 0x1b873593) };
+  return { seed: seed | 0, start, asOfDay, asY: cy, asM: cm, asD: cd, mobileKey: fmix32(seed ^ 0x1b873593) };
 }
 
 /** A timestamp on a China-local business day (08:00–22:00) `daysAgo` (>= 1) days before asOf, so it is always in the past. */
@@ -247,8 +238,10 @@ function buildRow(ctx: Ctx, index: number): SyntheticCustomer {
   const birthDay = daysFromCivil(by0, ctx.asM, Math.min(ctx.asD, daysInMonth(by0, ctx.asM))) - int(365);
   const birthDate = fmtDay(birthDay);
   const age = ctx.asY - cy - (ctx.asM < cm || (ctx.asM === cm && ctx.asD < cd) ? 1 : 0);
-  // Nothing that needs an adult (risk assessment, adding a WeCom contact) is dated before the 18th birthday.
-  const adultDaysAgo = ctx.asOfDay - daysFromCivil(cy + 18, cm, cd);
+  const isNew = rnd() < 0.08;
+  // How far back this customer's history with the bank may reach: a new customer's only ~90 days, and nothing that
+  // needs an adult (risk assessment, adding a WeCom contact) before the 18th birthday.
+  const historyDays = Math.min(isNew ? 90 : 100_000, ctx.asOfDay - daysFromCivil(cy + 18, cm, cd));
   const branchIdx = weighted(BRANCH_CUM);
   const branchId = BRANCHES[branchIdx]!.id;
   let name = SURNAMES[weighted(SURNAME_CUM)]!;
@@ -269,12 +262,11 @@ function buildRow(ctx: Ctx, index: number): SyntheticCustomer {
   aum = Math.floor(aum * 100) / 100;
   const riskRank = rnd() < 0.1 ? 0 : weighted(RISK_CUM) + 1;
   const riskLevel = riskRank === 0 ? null : RISK_LEVELS[riskRank - 1]!;
-  const riskAssessedAt = riskRank === 0 ? null : fmtDay(ctx.asOfDay - Math.min(int(548), adultDaysAgo));
+  const riskAssessedAt = riskRank === 0 ? null : fmtDay(ctx.asOfDay - Math.min(int(548), historyDays));
   const retireAge = male ? 60 : 55;
   const nearRetirement = age >= retireAge - 5 && age < retireAge;
   const payroll = rnd() < (age < 60 ? 0.3 : 0.05);
   const socialSecurity = rnd() < 0.3;
-  const isNew = rnd() < 0.08;
   const pensioner = age >= retireAge && rnd() < 0.85;
   const smallBusiness = age >= 25 && age < 60 && rnd() < 0.06;
   const segments: string[] = [];
@@ -300,7 +292,7 @@ function buildRow(ctx: Ctx, index: number): SyntheticCustomer {
   }
   let lastTxnAt: string | null;
   if (isNew) lastTxnAt = rnd() < 0.25 ? null : stampDaysAgo(ctx, 1 + int(90));
-  else lastTxnAt = rnd() < 0.15 ? stampDaysAgo(ctx, 181 + int(219)) : stampDaysAgo(ctx, 1 + int(179));
+  else lastTxnAt = rnd() < 0.16 ? stampDaysAgo(ctx, 181 + int(219)) : stampDaysAgo(ctx, 1 + int(179));
   const marketingConsent = rnd() < 0.75;
   let wecom: SyntheticWecomContact | null = null;
   if (rnd() < 0.2) {
@@ -309,7 +301,7 @@ function buildRow(ctx: Ctx, index: number): SyntheticCustomer {
     wecom = {
       externalUserid: 'wm' + randChars(12) + uniqueChars(fmix32(index ^ 0x2545f491)) + randChars(12),
       followerUserid,
-      addedAt: stampDaysAgo(ctx, Math.max(1, Math.min(1 + int(1000), adultDaysAgo))),
+      addedAt: stampDaysAgo(ctx, Math.max(1, Math.min(1 + int(1000), historyDays))),
       state: s < 0.45 ? 'card-' + followerUserid : s < 0.7 ? 'qr-' + branchId : null,
       unionid: 'o' + randChars(9) + uniqueChars(fmix32(index ^ 0x68e31da4)) + randChars(12),
     };
@@ -326,10 +318,8 @@ function* rows(ctx: Ctx, count: number): Generator<SyntheticCustomer> {
   for (let i = ctx.start, end = ctx.start + count; i < end; i++) yield buildRow(ctx, i);
 }
 
-/**
- * Lazily yields `count` customers for indices start, start+1, … . Options are validated here, not on the first
- * next(), so a bad call fails where it is made. Ids are unique for indices below 2^32.
- */
+/** Lazily yields `count` customers for indices start, start+1, …; ids are unique for indices below 2^32.
+ *  Options are validated here rather than on the first next(), so a bad call fails where it is made. */
 export function generateCustomers(count: number, options?: GeneratorOptions): Generator<SyntheticCustomer> {
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError('count must be a non-negative integer');
   return rows(makeCtx(options), count);

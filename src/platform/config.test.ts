@@ -51,3 +51,15 @@ describe('configuration', () => {
     expect(result.stderr).to.contain('PORT:');
   });
 });
+
+describe('.env.example', () => {
+  it('lists exactly the variables the configuration schema reads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configSchema } = await import('./config.js');
+    const listed = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.split('=')[0]);
+    expect(listed).to.have.members(Object.keys(configSchema.shape));
+  });
+});
