@@ -93,7 +93,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   if (serveWeb) {
     registerAuthRoutes(api, {
       db,
-      secureCookies: !config.insecureCookies,
+      secureCookies: !config.sandbox,
       limits: { maxAttempts: config.LOGIN_MAX_ATTEMPTS, windowMinutes: config.LOGIN_WINDOW_MINUTES, sessionTtlHours: config.SESSION_TTL_HOURS },
     });
     registerAuditRoutes(api, { db });

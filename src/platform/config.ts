@@ -54,8 +54,6 @@ export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {
   /** True when no WeCom corp is configured: the sandbox and the demo bank are used. */
   sandbox: boolean;
-  /** True outside production: cookies without `Secure`, generated demo secrets allowed. */
-  insecureCookies: boolean;
 }
 
 export class ConfigError extends Error {
@@ -98,5 +96,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return { ...raw, sandbox, insecureCookies: raw.NODE_ENV !== 'production' };
+  return { ...raw, sandbox };
 }
