@@ -121,6 +121,192 @@ export interface FollowRelationTable {
   deleted_at: Timestamp | null;
   deleted_by: 'member' | 'customer' | 'transfer' | null;
   updated_at: Generated<Date>;
+  contact_way_id: Generated<string | null>;
+  tags_synced_at: Generated<Date | null>;
+}
+
+export interface CorpTable {
+  corp_id: string;
+  name: string;
+  agent_id: number | null;
+  callback_token_enc: string;
+  callback_aes_key_enc: string;
+  agent_secret_enc: string | null;
+  contact_secret_enc: string | null;
+  api_base: string;
+  source: 'env' | 'console' | 'sandbox';
+  active: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type InboxStatus = 'received' | 'processed' | 'failed' | 'ignored';
+
+export interface WecomEventTable {
+  id: Generated<string>;
+  corp_id: string;
+  dedupe_key: string;
+  event: string;
+  change_type: string | null;
+  payload: Json;
+  status: Generated<InboxStatus>;
+  error: string | null;
+  seen_count: Generated<number>;
+  received_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  processed_at: Date | null;
+}
+
+export interface WecomTokenTable {
+  corp_id: string;
+  kind: string;
+  value_enc: string;
+  expires_at: Timestamp;
+  refreshed_at: Generated<Date>;
+}
+
+export interface WecomQuotaUsageTable {
+  corp_id: string;
+  api: string;
+  window_start: Timestamp;
+  used: Generated<number>;
+}
+
+export interface WecomDepartmentTable {
+  corp_id: string;
+  id: number;
+  name: string;
+  parent_id: Generated<number>;
+  sort_order: ColumnType<string, string | number | undefined, string | number>;
+  synced_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface WecomMemberTable {
+  corp_id: string;
+  userid: string;
+  name: string;
+  departments: ColumnType<number[], number[] | undefined, number[]>;
+  main_department: number | null;
+  position: string | null;
+  status: Generated<number>;
+  synced_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface WecomTagGroupTable {
+  corp_id: string;
+  group_id: string;
+  name: string;
+  sort_order: ColumnType<string, string | number | undefined, string | number>;
+  created_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  synced_at: Generated<Date>;
+}
+
+export interface WecomTagTable {
+  corp_id: string;
+  tag_id: string;
+  group_id: string;
+  name: string;
+  sort_order: ColumnType<string, string | number | undefined, string | number>;
+  created_at: Timestamp | null;
+  deleted_at: Timestamp | null;
+  synced_at: Generated<Date>;
+}
+
+export type TagSource = 'wecom' | 'member' | 'rule' | 'model' | 'sop' | 'import';
+
+export interface WecomContactTagTable {
+  corp_id: string;
+  userid: string;
+  external_userid: string;
+  tag_id: string;
+  source: TagSource;
+  cause: string | null;
+  assigned_at: Generated<Date>;
+}
+
+export interface WecomGroupTable {
+  corp_id: string;
+  chat_id: string;
+  name: string | null;
+  owner: string | null;
+  notice: string | null;
+  status: Generated<number>;
+  member_version: string | null;
+  created_at: Timestamp | null;
+  dismissed_at: Timestamp | null;
+  synced_at: Generated<Date>;
+}
+
+export interface WecomGroupMemberTable {
+  corp_id: string;
+  chat_id: string;
+  member_id: string;
+  type: number;
+  unionid: string | null;
+  name: string | null;
+  join_time: Timestamp | null;
+  join_scene: number | null;
+  invitor: string | null;
+}
+
+export interface WecomContactWayTable {
+  id: Generated<string>;
+  corp_id: string;
+  config_id: string | null;
+  type: number;
+  scene: number;
+  state: string;
+  name: string;
+  remark: string | null;
+  members: ColumnType<string[], string[], string[]>;
+  skip_verify: Generated<boolean>;
+  qr_code: string | null;
+  welcome_text: string | null;
+  welcome_attachments: Json<unknown[]>;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface WecomSyncRunTable {
+  id: Generated<string>;
+  corp_id: string;
+  kind: 'full' | 'contacts' | 'tags' | 'groups' | 'directory';
+  status: 'running' | 'done' | 'failed';
+  checkpoint: Json;
+  report: Json;
+  error: string | null;
+  cause: string;
+  started_at: Generated<Date>;
+  finished_at: Timestamp | null;
+}
+
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'expired' | 'cancelled' | 'blocked';
+
+export interface OutboxTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  corp_id: string;
+  channel: string;
+  recipient: string;
+  sender: string | null;
+  payload: Json;
+  status: Generated<OutboxStatus>;
+  attempts: Generated<number>;
+  errcode: number | null;
+  last_error: string | null;
+  result: Json | null;
+  cause_type: string;
+  cause_id: string | null;
+  not_before: Timestamp | null;
+  expires_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  sent_at: Timestamp | null;
 }
 
 export interface Database {
@@ -133,6 +319,20 @@ export interface Database {
   customers: CustomerTable;
   external_contacts: ExternalContactTable;
   follow_relations: FollowRelationTable;
+  corps: CorpTable;
+  wecom_events: WecomEventTable;
+  wecom_tokens: WecomTokenTable;
+  wecom_quota_usage: WecomQuotaUsageTable;
+  wecom_departments: WecomDepartmentTable;
+  wecom_members: WecomMemberTable;
+  wecom_tag_groups: WecomTagGroupTable;
+  wecom_tags: WecomTagTable;
+  wecom_contact_tags: WecomContactTagTable;
+  wecom_groups: WecomGroupTable;
+  wecom_group_members: WecomGroupMemberTable;
+  wecom_contact_ways: WecomContactWayTable;
+  wecom_sync_runs: WecomSyncRunTable;
+  outbox: OutboxTable;
 }
 
 export type Staff = Selectable<StaffTable>;
