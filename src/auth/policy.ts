@@ -22,6 +22,12 @@ export const PERMISSIONS = {
   'sop.manage': ['admin', 'ops'],
   'content.manage': ['admin', 'ops'],
   'content.approve': ['admin', 'compliance'],
+  /** Channel QR codes, corp tags, WeCom sync runs. */
+  'wecom.manage': ['admin', 'ops'],
+  /** The callback inbox and sync reports. */
+  'wecom.read': ['admin', 'ops', 'compliance'],
+  /** Tag a customer the caller follows (account managers tag their own customers). */
+  'tags.assign': ['admin', 'ops', 'branch_manager', 'account_manager'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -47,6 +47,15 @@ export const configSchema = z.object({
   WECOM_AGENT_SECRET: z.string().min(1).optional(),
   WECOM_CONTACT_SECRET: z.string().min(1).optional(),
   WECOM_API_BASE: z.url().default('https://qyapi.weixin.qq.com/cgi-bin'),
+  WECOM_OAUTH_BASE: z.url().default('https://open.weixin.qq.com'),
+  WECOM_API_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(6000),
+  WECOM_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WECOM_API_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  WECOM_JSAPI_TICKETS_PER_HOUR: z.coerce.number().int().min(1).max(400).default(300),
+  WECOM_AGENT_TICKETS_PER_HOUR: z.coerce.number().int().min(1).max(100).default(80),
+  WECOM_RECONCILE_CRON: z.string().min(9).default('0 2 * * *'),
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  SANDBOX_CONTROL: bool.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -54,6 +63,8 @@ export type RawConfig = z.infer<typeof configSchema>;
 export interface Config extends RawConfig {
   /** True when no WeCom corp is configured: the sandbox and the demo bank are used. */
   sandbox: boolean;
+  /** The sandbox's control API (simulations, faults); never in production. */
+  sandboxControl: boolean;
 }
 
 export class ConfigError extends Error {
@@ -96,5 +107,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return { ...raw, sandbox };
+  return { ...raw, sandbox, sandboxControl: sandbox && raw.NODE_ENV !== 'production' && raw.SANDBOX_CONTROL !== false };
 }

@@ -27,6 +27,11 @@ export const SETTINGS = {
       .refine((t) => t.potential < t.wealth && t.wealth < t.private, 'thresholds must increase'),
     default: { potential: 50_000, wealth: 500_000, private: 6_000_000 },
   },
+  'wecom.welcomeText': {
+    description: '默认欢迎语：渠道活码未设置欢迎语时发送；{客户经理} 会替换为客户经理姓名',
+    schema: z.object({ text: z.string().min(1).max(1000) }),
+    default: { text: '您好，我是星河银行客户经理{客户经理}，很高兴为您服务。如需帮助，直接在这里留言即可。' },
+  },
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -106,6 +106,7 @@ export interface ExternalContactTable {
   customer_id: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  synced_at: Generated<Date | null>;
 }
 
 export interface FollowRelationTable {
@@ -123,6 +124,14 @@ export interface FollowRelationTable {
   updated_at: Generated<Date>;
   contact_way_id: Generated<string | null>;
   tags_synced_at: Generated<Date | null>;
+  synced_at: Generated<Date | null>;
+}
+
+export interface WecomKfCursorTable {
+  corp_id: string;
+  open_kfid: string;
+  cursor: string;
+  updated_at: Generated<Date>;
 }
 
 export interface CorpTable {
@@ -333,6 +342,7 @@ export interface Database {
   wecom_contact_ways: WecomContactWayTable;
   wecom_sync_runs: WecomSyncRunTable;
   outbox: OutboxTable;
+  wecom_kf_cursors: WecomKfCursorTable;
 }
 
 export type Staff = Selectable<StaffTable>;

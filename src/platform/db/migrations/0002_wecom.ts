@@ -175,6 +175,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE UNIQUE INDEX wecom_contact_ways_config ON wecom_contact_ways (corp_id, config_id) WHERE config_id IS NOT NULL`.execute(db);
   await sql`ALTER TABLE follow_relations ADD COLUMN contact_way_id uuid REFERENCES wecom_contact_ways(id) ON DELETE SET NULL`.execute(db);
   await sql`ALTER TABLE follow_relations ADD COLUMN tags_synced_at timestamptz`.execute(db);
+  // Set whenever a sync sees the relation in WeCom; a reconcile retires those it no longer sees.
+  await sql`ALTER TABLE follow_relations ADD COLUMN synced_at timestamptz`.execute(db);
+  await sql`ALTER TABLE external_contacts ADD COLUMN synced_at timestamptz`.execute(db);
+
+  // WeChat customer service: the sync_msg cursor per account, so each message is pulled once.
+  await sql`
+    CREATE TABLE wecom_kf_cursors (
+      corp_id text NOT NULL,
+      open_kfid text NOT NULL,
+      cursor text NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (corp_id, open_kfid)
+    )`.execute(db);
 
   await sql`
     CREATE TABLE wecom_sync_runs (
@@ -219,8 +232,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`ALTER TABLE follow_relations DROP COLUMN IF EXISTS contact_way_id, DROP COLUMN IF EXISTS tags_synced_at`.execute(db);
-  for (const table of ['outbox', 'wecom_sync_runs', 'wecom_contact_ways', 'wecom_group_members', 'wecom_groups', 'wecom_contact_tags', 'wecom_tags', 'wecom_tag_groups', 'wecom_members', 'wecom_departments', 'wecom_quota_usage', 'wecom_tokens', 'wecom_events', 'corps']) {
+  await sql`ALTER TABLE follow_relations DROP COLUMN IF EXISTS contact_way_id, DROP COLUMN IF EXISTS tags_synced_at, DROP COLUMN IF EXISTS synced_at`.execute(db);
+  await sql`ALTER TABLE external_contacts DROP COLUMN IF EXISTS synced_at`.execute(db);
+  for (const table of ['wecom_kf_cursors', 'outbox', 'wecom_sync_runs', 'wecom_contact_ways', 'wecom_group_members', 'wecom_groups', 'wecom_contact_tags', 'wecom_tags', 'wecom_tag_groups', 'wecom_members', 'wecom_departments', 'wecom_quota_usage', 'wecom_tokens', 'wecom_events', 'corps']) {
     await sql`DROP TABLE IF EXISTS ${sql.table(table)} CASCADE`.execute(db);
   }
 }
