@@ -318,6 +318,144 @@ export interface OutboxTable {
   sent_at: Timestamp | null;
 }
 
+export type TagLayer = 'fact' | 'rule' | 'model' | 'manual';
+export type CustomerTagSource = 'fact' | 'rule' | 'model' | 'member' | 'sop' | 'import' | 'wecom';
+
+export interface TagGroupRow {
+  id: Generated<string>;
+  name: string;
+  layer: TagLayer;
+  exclusive: Generated<boolean>;
+  description: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface TagRow {
+  id: Generated<string>;
+  group_id: string;
+  name: string;
+  rule: Json<unknown> | null;
+  description: string | null;
+  wecom_corp_id: string | null;
+  wecom_tag_id: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface CustomerTagRow {
+  customer_id: string;
+  tag_id: string;
+  source: CustomerTagSource;
+  cause: string | null;
+  assigned_at: Generated<Date>;
+}
+
+export interface CustomerScoreRow {
+  customer_id: string;
+  recency_score: number | null;
+  frequency_score: number | null;
+  monetary_score: number | null;
+  rfm_class: string | null;
+  churn_probability: number | null;
+  churn_band: 'low' | 'medium' | 'high' | null;
+  churn_reasons: Json<unknown[]>;
+  propensity: Json<unknown[]>;
+  computed_at: Generated<Date>;
+}
+
+export interface TimelineEventRow {
+  id: Generated<string>;
+  customer_id: string | null;
+  corp_id: string | null;
+  external_userid: string | null;
+  at: Generated<Date>;
+  kind: string;
+  summary: string;
+  detail: Json;
+  cause_type: string;
+  cause_id: string | null;
+}
+
+export interface CustomerLinkRow {
+  id: Generated<string>;
+  corp_id: string;
+  external_userid: string;
+  customer_id: string | null;
+  action: 'link' | 'unlink';
+  method: 'mobile' | 'unionid' | 'manual' | 'import';
+  reason: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  at: Generated<Date>;
+}
+
+export type SegmentMethod = 'fixed' | 'rule' | 'derived' | 'score' | 'imported' | 'custom';
+
+export interface SegmentRow {
+  id: Generated<string>;
+  name: string;
+  method: SegmentMethod;
+  definition: Json<unknown>;
+  description: string | null;
+  refresh_cron: string | null;
+  member_count: number | null;
+  refreshed_at: Timestamp | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  deleted_at: Timestamp | null;
+}
+
+export interface SegmentMemberRow {
+  segment_id: string;
+  customer_id: string;
+  include: Generated<boolean>;
+  added_at: Generated<Date>;
+}
+
+export interface SegmentSnapshotRow {
+  id: Generated<string>;
+  segment_id: string;
+  definition: Json<unknown>;
+  member_count: number;
+  created_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface SegmentSnapshotMemberRow {
+  snapshot_id: string;
+  customer_id: string;
+}
+
+export interface ImportRow {
+  id: Generated<string>;
+  file_name: string;
+  format: 'csv' | 'jsonl';
+  sha256: string;
+  status: 'running' | 'done' | 'failed';
+  total_rows: Generated<number>;
+  processed_rows: Generated<number>;
+  inserted_rows: Generated<number>;
+  updated_rows: Generated<number>;
+  unchanged_rows: Generated<number>;
+  rejected_rows: Generated<number>;
+  byte_offset: ColumnType<string, string | number | undefined, string | number>;
+  line_number: Generated<number>;
+  error: string | null;
+  created_by: string | null;
+  started_at: Generated<Date>;
+  finished_at: Timestamp | null;
+}
+
+export interface ImportRejectionRow {
+  import_id: string;
+  line_number: number;
+  cif_no: string | null;
+  reasons: Json<unknown[]>;
+}
+
 export interface Database {
   branches: BranchTable;
   staff: StaffTable;
@@ -343,6 +481,18 @@ export interface Database {
   wecom_sync_runs: WecomSyncRunTable;
   outbox: OutboxTable;
   wecom_kf_cursors: WecomKfCursorTable;
+  tag_groups: TagGroupRow;
+  tags: TagRow;
+  customer_tags: CustomerTagRow;
+  customer_scores: CustomerScoreRow;
+  timeline_events: TimelineEventRow;
+  customer_links: CustomerLinkRow;
+  segments: SegmentRow;
+  segment_members: SegmentMemberRow;
+  segment_snapshots: SegmentSnapshotRow;
+  segment_snapshot_members: SegmentSnapshotMemberRow;
+  imports: ImportRow;
+  import_rejections: ImportRejectionRow;
 }
 
 export type Staff = Selectable<StaffTable>;
