@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
@@ -15,6 +15,16 @@ import { shared } from './state.js';
  * each other's rows.
  */
 let embedded: EmbeddedServer | undefined;
+let dataDir: string | undefined;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
@@ -22,8 +32,14 @@ export const mochaHooks = {
     const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     let adminUrl = process.env.TEST_DATABASE_URL;
     if (!adminUrl) {
-      const dataDir = path.resolve('.data/test');
-      mkdirSync(dataDir, { recursive: true });
+      // A cluster per run, so that two suites running at once never stop each other's server.
+      const root = path.resolve('.data/test-runs');
+      mkdirSync(root, { recursive: true });
+      for (const entry of readdirSync(root)) {
+        const pid = Number(entry);
+        if (pid && !alive(pid)) rmSync(path.join(root, entry), { recursive: true, force: true });
+      }
+      dataDir = path.join(root, String(process.pid));
       embedded = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger });
       adminUrl = embedded.url;
     }
@@ -52,5 +68,6 @@ export const mochaHooks = {
       await admin.end();
     }
     await embedded?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   },
 };

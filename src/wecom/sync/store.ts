@@ -39,8 +39,9 @@ export async function upsertRelation(db: Db, corpId: string, externalUserid: str
     .where('external_userid', '=', externalUserid)
     .executeTakeFirst();
   const values = {
-    remark: f.remark ?? null,
-    description: f.description ?? null,
+    // WeCom sends '' for an unset remark or description; store one form of "nothing".
+    remark: f.remark || null,
+    description: f.description || null,
     remark_mobiles: (f.remark_mobiles ?? []).filter(Boolean),
     add_way: f.add_way ?? null,
     state: f.state || null,
