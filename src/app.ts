@@ -22,6 +22,7 @@ import { registerCustomerRoutes } from './customers/index.js';
 import { attachRealtime, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
+import { setupWecom, type WecomLink } from './wecom/setup.js';
 
 export interface StartOptions {
   config: Config;
@@ -40,6 +41,7 @@ export interface RunningApp {
   events: EventBus;
   api: Api;
   realtime?: Realtime;
+  wecom: WecomLink;
   /** The admin password when this start seeded or reset it (sandbox only). */
   demoAdminPassword?: string;
   close(): Promise<void>;
@@ -62,6 +64,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const events = new EventBus(logger);
   const jobs = createJobRunner({ pool: database.pool, logger, processEveryMs: config.JOBS_PROCESS_EVERY_MS });
   defineSystemJobs(jobs, db);
+  const wecom = await setupWecom({ config, db, cipher, jobs, events, logger, metrics });
 
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged by the error middleware, not printed by Koa
@@ -99,6 +102,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerAuditRoutes(api, { db });
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher });
+    wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
     });
@@ -107,6 +111,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   app.use(root.routes());
   app.use(root.allowedMethods());
   if (serveWeb) {
+    for (const router of wecom.rawRoutes) app.use(router.routes());
     app.use(
       bodyParser({
         enableTypes: ['json'],
@@ -140,6 +145,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   logger.info({ port, role: config.ROLE, sandbox: config.sandbox }, 'listening');
+  await wecom.started(url);
 
   let closing: Promise<void> | undefined;
   return {
@@ -151,6 +157,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     events,
     api,
     realtime,
+    wecom,
     demoAdminPassword,
     close() {
       closing ??= (async () => {
@@ -159,6 +166,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await jobs.stop();
         await events.settled();
+        await wecom.close();
         await database.close();
       })();
       return closing;

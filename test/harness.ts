@@ -66,6 +66,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     HMAC_KEY: TEST_HMAC_KEY,
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'scrm-test-')),
     JOBS_PROCESS_EVERY_MS: '100',
+    SANDBOX_PORT: '0',
+    WECOM_SYNC_ON_START: 'false',
     LOG_LEVEL: 'info',
     ...overrides,
   });

@@ -54,6 +54,7 @@ export const configSchema = z.object({
   WECOM_JSAPI_TICKETS_PER_HOUR: z.coerce.number().int().min(1).max(400).default(300),
   WECOM_AGENT_TICKETS_PER_HOUR: z.coerce.number().int().min(1).max(100).default(80),
   WECOM_RECONCILE_CRON: z.string().min(9).default('0 2 * * *'),
+  WECOM_SYNC_ON_START: bool.default(true),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   SANDBOX_CONTROL: bool.optional(),
 });

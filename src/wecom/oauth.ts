@@ -6,7 +6,7 @@ import type { AppState } from '../platform/http/context.js';
 import { recordAudit } from '../audit/index.js';
 import { SESSION_COOKIE, createSession } from '../auth/index.js';
 import { wecomApi } from './api.js';
-import type { WeComGateway } from './client/index.js';
+import { WeComApiError, type WeComGateway } from './client/index.js';
 
 /**
  * Member sign-in from inside WeCom (REFERENCE §5): redirect to WeCom's authorize URL, exchange the
@@ -70,7 +70,17 @@ export function oauthRouter(deps: OAuthDeps): Router<AppState> {
       ctx.body = page('登录已失效', '请从企业微信重新打开本页面。');
       return;
     }
-    const who = await wecomApi(deps.gateway.client(corpId, 'agent')).userIdFromCode(code);
+    let who: { userid?: string; openid?: string };
+    try {
+      who = await wecomApi(deps.gateway.client(corpId, 'agent')).userIdFromCode(code);
+    } catch (error) {
+      // 40029: the code was used already or is older than five minutes.
+      if (!(error instanceof WeComApiError)) throw error;
+      deps.logger.warn({ corpId, errcode: error.errcode }, 'OAuth code refused by WeCom');
+      ctx.status = 403;
+      ctx.body = page('授权已失效', '请从企业微信重新打开本页面。');
+      return;
+    }
     const staff = who.userid
       ? await deps.db.selectFrom('staff').select(['id', 'role']).where('corp_id', '=', corpId).where('wecom_userid', '=', who.userid).where('active', '=', true).executeTakeFirst()
       : undefined;

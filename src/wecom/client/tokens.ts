@@ -14,10 +14,12 @@ export interface Fetched {
 interface Cached {
   value: string;
   expiresAt: number;
+  lifetimeMs: number;
   refreshedAt: Date;
 }
 
-// Refresh five minutes early: WeCom tokens can die before their stated expiry.
+// Refresh five minutes early (WeCom tokens can die before their stated expiry), or at half-life
+// for a token that lives less than ten minutes.
 const MARGIN_MS = 5 * 60_000;
 
 export class TokenStore {
@@ -33,7 +35,7 @@ export class TokenStore {
   async get(corpId: string, kind: string, fetch: () => Promise<Fetched>): Promise<string> {
     const key = `${corpId}:${kind}`;
     const hit = this.memory.get(key);
-    if (hit && hit.expiresAt - MARGIN_MS > this.now()) return hit.value;
+    if (hit && this.fresh(hit.expiresAt, hit.lifetimeMs)) return hit.value;
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.load(corpId, kind, fetch).finally(() => this.inflight.delete(key));
@@ -42,11 +44,16 @@ export class TokenStore {
     return (await pending).value;
   }
 
+  private fresh(expiresAt: number, lifetimeMs: number): boolean {
+    return expiresAt - Math.min(MARGIN_MS, lifetimeMs / 2) > this.now();
+  }
+
   private async load(corpId: string, kind: string, fetch: () => Promise<Fetched>): Promise<Cached> {
     const key = `${corpId}:${kind}`;
     const row = await this.db.selectFrom('wecom_tokens').selectAll().where('corp_id', '=', corpId).where('kind', '=', kind).executeTakeFirst();
-    if (row && new Date(row.expires_at).getTime() - MARGIN_MS > this.now()) {
-      const cached = { value: this.cipher.decrypt(row.value_enc), expiresAt: new Date(row.expires_at).getTime(), refreshedAt: row.refreshed_at };
+    const rowExpires = row ? new Date(row.expires_at).getTime() : 0;
+    if (row && this.fresh(rowExpires, rowExpires - row.refreshed_at.getTime())) {
+      const cached = { value: this.cipher.decrypt(row.value_enc), expiresAt: rowExpires, lifetimeMs: rowExpires - row.refreshed_at.getTime(), refreshedAt: row.refreshed_at };
       this.memory.set(key, cached);
       return cached;
     }
@@ -59,7 +66,7 @@ export class TokenStore {
       .values({ corp_id: corpId, kind, ...values })
       .onConflict((oc) => oc.columns(['corp_id', 'kind']).doUpdateSet(values))
       .execute();
-    const cached = { value: fetched.value, expiresAt, refreshedAt };
+    const cached = { value: fetched.value, expiresAt, lifetimeMs: fetched.expiresInSeconds * 1000, refreshedAt };
     this.memory.set(key, cached);
     return cached;
   }

@@ -1,0 +1,335 @@
+import { sql } from 'kysely';
+import type { Db } from '../../platform/db/database.js';
+import type { InboxStatus } from '../../platform/db/schema.js';
+import type { JobRunner } from '../../platform/jobs.js';
+import type { Logger } from '../../platform/logger.js';
+import { redactString } from '../../platform/logger.js';
+import type { XmlObject } from '../crypto.js';
+import { dedupeKeyOf, eventNameOf } from './dedupe.js';
+
+/**
+ * The callback inbox (`wecom_events`): one row per distinct event, written before WeCom gets its
+ * 200. A replay only bumps `seen_count` and `last_seen_at`.
+ *
+ * Recording is one INSERT ... ON CONFLICT DO UPDATE ... RETURNING (xmax = 0) statement, never a
+ * read-then-write. Under load, calls that arrive while a statement is in flight share the next one
+ * (group commit): one round trip, one plan and one WAL flush for the lot, so a burst costs a
+ * fraction of a statement per event. A lone call goes out at once, so nothing waits for a batch to
+ * fill. Should a shared statement fail, its records are retried one by one, so a single bad event
+ * can only fail its own request.
+ *
+ * Each new row gets one `wecom.process-event` job, keyed by the row id. The job is enqueued after
+ * the row is durable and off the request path, by a small bounded queue: a burst of callbacks is
+ * answered at the speed of one INSERT each, and the job inserts follow at their own pace. Whatever
+ * is lost on the way (the job store down, the queue full, the process killed) leaves the row
+ * `received` with no job; the sweeper (`wecom.inbox-sweep`, every minute) enqueues those once they
+ * are 30 s old. A second enqueue of the same key is a no-op, so the sweeper can never double a job.
+ */
+export const PROCESS_EVENT_JOB = 'wecom.process-event';
+export const INBOX_SWEEP_JOB = 'wecom.inbox-sweep';
+export const jobKeyOf = (inboxId: string) => `wecom-event:${inboxId}`;
+const CAUSE = { type: 'system', id: 'wecom-callback' } as const;
+
+export interface InboxRow {
+  id: string;
+  corpId: string;
+  event: string;
+  changeType: string | null;
+  dedupeKey: string;
+  payload: XmlObject;
+  status: InboxStatus;
+  error: string | null;
+  seenCount: number;
+  receivedAt: Date;
+  lastSeenAt: Date;
+  processedAt: Date | null;
+}
+
+export interface InboxQuery {
+  corpId?: string;
+  status?: InboxStatus;
+  /** Default 50. */
+  limit?: number;
+  /** Rows with a smaller id (the list is newest first). */
+  beforeId?: string;
+}
+
+export interface InboxOptions {
+  db: Db;
+  jobs: JobRunner;
+  logger: Logger;
+  /** Recording statements in flight at once; default 4. Keep it below the pool size. */
+  writeConcurrency?: number;
+  /** Most records in one statement; default 200. */
+  maxBatch?: number;
+  /** Job inserts in flight at once; default 4. */
+  enqueueConcurrency?: number;
+  /** Ids waiting for their job; beyond this the sweeper takes over. Default 50,000. */
+  maxQueued?: number;
+}
+
+/** Error text as stored and shown: bounded, with personal identifiers masked. */
+export const storedError = (error: unknown) => redactString(error instanceof Error ? error.message : String(error)).slice(0, 1000);
+
+interface PendingRecord {
+  corpId: string;
+  dedupeKey: string;
+  event: string;
+  changeType: string | null;
+  payload: string;
+  resolve: (result: { id: string; duplicate: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
+type Selected = {
+  id: string;
+  corp_id: string;
+  event: string;
+  change_type: string | null;
+  dedupe_key: string;
+  payload: unknown;
+  status: InboxStatus;
+  error: string | null;
+  seen_count: number;
+  received_at: Date;
+  last_seen_at: Date;
+  processed_at: Date | null;
+};
+
+const toRow = (r: Selected): InboxRow => ({
+  id: r.id,
+  corpId: r.corp_id,
+  event: r.event,
+  changeType: r.change_type,
+  dedupeKey: r.dedupe_key,
+  payload: r.payload as XmlObject,
+  status: r.status,
+  error: r.error,
+  seenCount: r.seen_count,
+  receivedAt: r.received_at,
+  lastSeenAt: r.last_seen_at,
+  processedAt: r.processed_at,
+});
+
+export class Inbox {
+  private readonly db: Db;
+  private readonly jobs: JobRunner;
+  private readonly logger: Logger;
+  private readonly concurrency: number;
+  private readonly maxQueued: number;
+  private readonly writeConcurrency: number;
+  private readonly maxBatch: number;
+  private readonly queue: string[] = [];
+  private active = 0;
+  private pendingRecords: PendingRecord[] = [];
+  private writing = 0;
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
+  private overflowLoggedAt = 0;
+
+  constructor(options: InboxOptions) {
+    this.db = options.db;
+    this.jobs = options.jobs;
+    this.logger = options.logger;
+    this.concurrency = options.enqueueConcurrency ?? 4;
+    this.maxQueued = options.maxQueued ?? 50_000;
+    this.writeConcurrency = options.writeConcurrency ?? 4;
+    this.maxBatch = options.maxBatch ?? 200;
+  }
+
+  /**
+   * Records a decrypted callback and tells whether it was a replay; resolves once the row is
+   * committed. A new row's job is enqueued in the background (see the class comment). Throws
+   * CallbackRejected('malformed') when the payload has no identity (neither MsgId nor an event
+   * name and time).
+   */
+  record(corpId: string, payload: XmlObject): Promise<{ id: string; duplicate: boolean }> {
+    const dedupeKey = dedupeKeyOf(payload);
+    const changeType = typeof payload.ChangeType === 'string' && payload.ChangeType ? payload.ChangeType.slice(0, 100) : null;
+    const event = (eventNameOf(payload) ?? 'unknown').slice(0, 100);
+    return new Promise((resolve, reject) => {
+      this.pendingRecords.push({ corpId, dedupeKey, event, changeType, payload: JSON.stringify(payload), resolve, reject });
+      this.writeNext();
+    });
+  }
+
+  private writeNext(): void {
+    while (this.writing < this.writeConcurrency && this.pendingRecords.length > 0) {
+      const batch = this.pendingRecords.splice(0, this.maxBatch);
+      this.writing++;
+      void this.writeBatch(batch).finally(() => {
+        this.writing--;
+        this.writeNext();
+      });
+    }
+  }
+
+  private async writeBatch(batch: PendingRecord[]): Promise<void> {
+    try {
+      this.settle(batch, await this.insert(batch));
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
+      // One statement for the lot failed: retry each alone, so only a record at fault fails.
+      await Promise.all(batch.map((record) => this.insert([record]).then((rows) => this.settle([record], rows), record.reject)));
+    }
+  }
+
+  /**
+   * The one statement. Records of the same event within a batch become one row whose seen_count
+   * is their number (ON CONFLICT may touch a row only once per statement); xmax is 0 on a freshly
+   * inserted row version and the locking transaction's id on an updated one.
+   */
+  private async insert(batch: PendingRecord[]): Promise<Map<string, { id: string; inserted: boolean }>> {
+    const groups = new Map<string, { record: PendingRecord; count: number }>();
+    for (const record of batch) {
+      const id = `${record.corpId}\u0000${record.dedupeKey}`;
+      const group = groups.get(id);
+      if (group) group.count++;
+      else groups.set(id, { record, count: 1 });
+    }
+    const rows = [...groups.values()];
+    const column = <T>(pick: (g: { record: PendingRecord; count: number }) => T) => rows.map(pick);
+    const { rows: returned } = await sql<{ id: string; corp_id: string; dedupe_key: string; inserted: boolean }>`
+      INSERT INTO wecom_events (corp_id, dedupe_key, event, change_type, payload, seen_count)
+      SELECT * FROM unnest(
+        ${column((g) => g.record.corpId)}::text[], ${column((g) => g.record.dedupeKey)}::text[], ${column((g) => g.record.event)}::text[],
+        ${column((g) => g.record.changeType)}::text[], ${column((g) => g.record.payload)}::jsonb[], ${column((g) => g.count)}::int[])
+      ON CONFLICT (corp_id, dedupe_key) DO UPDATE SET seen_count = wecom_events.seen_count + EXCLUDED.seen_count, last_seen_at = now()
+      RETURNING id, corp_id, dedupe_key, (xmax = 0) AS inserted`.execute(this.db);
+    return new Map(returned.map((r) => [`${r.corp_id}\u0000${r.dedupe_key}`, { id: r.id, inserted: r.inserted }]));
+  }
+
+  private settle(batch: PendingRecord[], rows: Map<string, { id: string; inserted: boolean }>): void {
+    const answered = new Set<string>();
+    for (const record of batch) {
+      const key = `${record.corpId}\u0000${record.dedupeKey}`;
+      const row = rows.get(key);
+      if (!row) {
+        record.reject(new Error('inbox statement returned no row for a record'));
+        continue;
+      }
+      // The first of a new event's records is the original; any other in the batch is a replay.
+      const original = row.inserted && !answered.has(key);
+      answered.add(key);
+      if (original) this.schedule(row.id);
+      record.resolve({ id: row.id, duplicate: !original });
+    }
+  }
+
+  /** Enqueues the processing job for a row now, awaiting it (the sweeper's path). True if a job was created. */
+  async enqueue(inboxId: string): Promise<boolean> {
+    return this.jobs.enqueue(PROCESS_EVENT_JOB, { inboxId }, { key: jobKeyOf(inboxId), cause: CAUSE });
+  }
+
+  /** Resolves once every background enqueue started so far has finished (tests, shutdown). */
+  drain(): Promise<void> {
+    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    if (!this.idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    return this.idle.promise;
+  }
+
+  private schedule(inboxId: string): void {
+    if (this.queue.length >= this.maxQueued) {
+      // The row is durable; the sweeper enqueues it within a minute or two. Say so, but not per row.
+      if (Date.now() - this.overflowLoggedAt > 10_000) {
+        this.overflowLoggedAt = Date.now();
+        this.logger.warn({ queued: this.queue.length }, 'wecom inbox enqueue queue full; the sweeper will enqueue the rest');
+      }
+      return;
+    }
+    this.queue.push(inboxId);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const inboxId = this.queue.shift()!;
+      this.active++;
+      this.enqueue(inboxId)
+        .catch((error: unknown) => {
+          this.logger.warn({ err: error, inboxId }, 'wecom event recorded but its job could not be enqueued; the sweeper will retry');
+        })
+        .finally(() => {
+          this.active--;
+          this.pump();
+          if (this.active === 0 && this.queue.length === 0 && this.idle) {
+            this.idle.resolve();
+            this.idle = undefined;
+          }
+        });
+    }
+  }
+
+  /**
+   * Enqueues jobs for rows still `received`, older than `olderThanMs`, that have no job: those
+   * whose enqueue failed or was lost. Rows whose job is merely waiting (a backlog, a retry in
+   * backoff) are left alone. Returns the ids enqueued.
+   */
+  async sweep(options: { olderThanMs?: number; limit?: number } = {}): Promise<string[]> {
+    const olderThan = new Date(Date.now() - (options.olderThanMs ?? 30_000));
+    const { rows } = await sql<{ id: string }>`
+      SELECT e.id FROM wecom_events e
+      WHERE e.status = 'received' AND e.received_at < ${olderThan}
+        AND NOT EXISTS (
+          SELECT 1 FROM agenda_jobs j
+          WHERE j.name = ${PROCESS_EVENT_JOB} AND j.data ? 'jobKey' AND j.data->>'jobKey' = 'wecom-event:' || e.id::text
+        )
+      ORDER BY e.received_at
+      LIMIT ${options.limit ?? 1000}`.execute(this.db);
+    const enqueued: string[] = [];
+    for (const { id } of rows) if (await this.enqueue(id)) enqueued.push(id);
+    return enqueued;
+  }
+
+  async get(id: string): Promise<InboxRow | undefined> {
+    const row = await this.db.selectFrom('wecom_events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRow(row as Selected) : undefined;
+  }
+
+  /** Newest first. */
+  async list(query: InboxQuery = {}): Promise<InboxRow[]> {
+    let q = this.db.selectFrom('wecom_events').selectAll().orderBy('id', 'desc').limit(query.limit ?? 50);
+    if (query.corpId) q = q.where('corp_id', '=', query.corpId);
+    if (query.status) q = q.where('status', '=', query.status);
+    if (query.beforeId) q = q.where(sql<boolean>`id < ${query.beforeId}::bigint`);
+    return (await q.execute()).map((r) => toRow(r as Selected));
+  }
+
+  // Status transitions: received → processed | ignored | failed. A processed or ignored row is final.
+
+  async markProcessed(id: string): Promise<void> {
+    await this.db
+      .updateTable('wecom_events')
+      .set({ status: 'processed', processed_at: new Date(), error: null })
+      .where('id', '=', id)
+      .where('status', 'in', ['received', 'failed'])
+      .execute();
+  }
+
+  async markIgnored(id: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('wecom_events')
+      .set({ status: 'ignored', processed_at: new Date(), error: reason.slice(0, 1000) })
+      .where('id', '=', id)
+      .where('status', 'in', ['received', 'failed'])
+      .execute();
+  }
+
+  /** A failed attempt that will be retried: the row stays `received`, with the last error for the console. */
+  async noteAttemptFailed(id: string, error: unknown): Promise<void> {
+    await this.db.updateTable('wecom_events').set({ error: storedError(error) }).where('id', '=', id).where('status', '=', 'received').execute();
+  }
+
+  /** The last attempt failed. */
+  async markFailed(id: string, error: unknown): Promise<void> {
+    await this.db
+      .updateTable('wecom_events')
+      .set({ status: 'failed', processed_at: null, error: storedError(error) })
+      .where('id', '=', id)
+      .where('status', '=', 'received')
+      .execute();
+  }
+}

@@ -1,0 +1,185 @@
+import type { IncomingMessage } from 'node:http';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { HTTP_STATUS, type ErrorKind } from '../../platform/errors.js';
+import type { AppState } from '../../platform/http/context.js';
+import type { Logger } from '../../platform/logger.js';
+import { CallbackRejected, openEnvelope, parseXml, str } from '../crypto.js';
+import type { CorpRegistry } from '../corps.js';
+import type { Inbox } from './inbox.js';
+
+/**
+ * The WeCom callback gateway (REFERENCE §1): `GET` answers the URL check, `POST` verifies,
+ * decrypts, de-duplicates and records an event, and answers 200 only once the row is durable.
+ * Nothing is processed here: WeCom gives up after 5 s and retries, so the answer must never wait
+ * for the work. Every rejection is a non-200 answer, stores nothing, and logs a warning with the
+ * corp and the reason, never the token, the key, the signature or the ciphertext.
+ *
+ * Mounted before the JSON body parser and the session middleware: this path reads its own body
+ * and has no session.
+ */
+export interface CallbackRouterDeps {
+  registry: Pick<CorpRegistry, 'get'>;
+  inbox: Pick<Inbox, 'record'>;
+  logger: Logger;
+  /** Largest POST body; default 64 KiB (WeCom's envelopes are a few KiB). */
+  bodyLimitBytes?: number;
+}
+
+export const CALLBACK_PATH = '/wecom/callback/:corpId';
+const DEFAULT_BODY_LIMIT = 64 * 1024;
+const CORP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+type Reason = CallbackRejected['reason'] | 'unknown_corp' | 'missing_parameters' | 'too_large' | 'aborted';
+
+const REJECTIONS: Record<Reason, ErrorKind> = {
+  bad_signature: 'forbidden',
+  bad_key: 'forbidden',
+  wrong_receiver: 'forbidden',
+  stale: 'forbidden',
+  malformed: 'invalid',
+  missing_parameters: 'invalid',
+  aborted: 'invalid',
+  unknown_corp: 'not_found',
+  too_large: 'too_large',
+};
+
+class Rejection extends Error {
+  constructor(readonly reason: Reason) {
+    super(reason);
+  }
+}
+
+/** One query parameter as a single string; repeated or absent parameters do not count. */
+function param(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Reads the raw body up to `limit` bytes. A declared length over the limit is refused before a
+ * byte is read; a chunked body is refused as soon as it passes the limit, and what follows is
+ * discarded rather than buffered.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new Rejection('too_large'));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // drain and drop the rest; the answer closes the connection
+        reject(new Rejection('too_large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = () => {
+      cleanup();
+      reject(new Rejection('aborted'));
+    };
+    const onClose = () => {
+      if (req.complete) return;
+      cleanup();
+      reject(new Rejection('aborted'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
+  const { registry, inbox } = deps;
+  const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
+  const router = new Router<AppState>();
+
+  const logOf = (ctx: Context & { state: Partial<AppState> }) => ctx.state.log ?? deps.logger;
+
+  function reject(ctx: Context & { state: Partial<AppState> }, corpId: string, reason: Reason): void {
+    const kind = REJECTIONS[reason];
+    logOf(ctx).warn({ corpId: corpId.slice(0, 64), reason, method: ctx.method }, 'wecom callback rejected');
+    ctx.status = HTTP_STATUS[kind];
+    if (reason === 'too_large') ctx.set('Connection', 'close');
+    ctx.body = { error: { kind, message: `callback rejected: ${reason}`, ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}) } };
+  }
+
+  /** Resolves the corp, or answers the rejection and returns undefined. */
+  async function handle(ctx: Context & { state: Partial<AppState> }, work: (corpId: string) => Promise<void>): Promise<void> {
+    ctx.state.routeName = CALLBACK_PATH;
+    const corpId = String(ctx.params.corpId ?? '');
+    try {
+      if (!CORP_ID.test(corpId)) throw new Rejection('unknown_corp');
+      await work(corpId);
+    } catch (error) {
+      if (error instanceof Rejection || error instanceof CallbackRejected) return reject(ctx, corpId, error.reason);
+      // The registry or the inbox could not be reached: not the sender's fault, and WeCom retries.
+      logOf(ctx).error({ err: error, corpId }, 'wecom callback could not be recorded');
+      ctx.status = HTTP_STATUS.unavailable;
+      ctx.set('Retry-After', '5');
+      ctx.body = { error: { kind: 'unavailable', message: 'try again shortly' } };
+    }
+  }
+
+  async function secretsFor(corpId: string) {
+    const corp = await registry.get(corpId);
+    if (!corp) throw new Rejection('unknown_corp');
+    return { corpId: corp.corpId, token: corp.token, aesKey: corp.aesKey };
+  }
+
+  function signed(ctx: Context) {
+    const msg_signature = param(ctx, 'msg_signature');
+    const timestamp = param(ctx, 'timestamp');
+    const nonce = param(ctx, 'nonce');
+    if (!msg_signature || !timestamp || !nonce) throw new Rejection('missing_parameters');
+    return { msg_signature, timestamp, nonce };
+  }
+
+  // URL check: answer the decrypted echostr exactly, as text/plain without quotes, BOM or newline.
+  router.get(CALLBACK_PATH, (ctx) =>
+    handle(ctx, async (corpId) => {
+      const query = signed(ctx);
+      // base64 never holds a space: a '+' that was not percent-encoded arrives decoded as one.
+      const echostr = param(ctx, 'echostr')?.replace(/ /g, '+');
+      if (!echostr) throw new Rejection('missing_parameters');
+      const plaintext = openEnvelope(await secretsFor(corpId), query, echostr);
+      ctx.status = 200;
+      ctx.type = 'text/plain';
+      ctx.body = plaintext;
+    }),
+  );
+
+  // Event push: verify, decrypt, record, then 200 with an empty body.
+  router.post(CALLBACK_PATH, (ctx) =>
+    handle(ctx, async (corpId) => {
+      const query = signed(ctx);
+      const declared = Number(ctx.get('content-length'));
+      if (Number.isFinite(declared) && declared > bodyLimit) throw new Rejection('too_large');
+      const secrets = await secretsFor(corpId);
+      const raw = (await readBody(ctx.req, bodyLimit)).toString('utf8');
+      const encrypted = str(parseXml(raw).Encrypt);
+      if (!encrypted) throw new Rejection('malformed');
+      const event = parseXml(openEnvelope(secrets, query, encrypted));
+      const { id, duplicate } = await inbox.record(corpId, event);
+      logOf(ctx).debug({ corpId, inboxId: id, duplicate }, 'wecom callback recorded');
+      ctx.status = 200;
+      ctx.body = '';
+    }),
+  );
+
+  return router;
+}
