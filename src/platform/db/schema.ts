@@ -91,6 +91,7 @@ export interface CustomerTable {
   last_txn_at: Timestamp | null;
   marketing_consent: Generated<boolean>;
   attrs: Json;
+  unionid: Generated<string | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

@@ -157,6 +157,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PRIMARY KEY (import_id, line_number)
     )`.execute(db);
 
+  // A customer's WeChat unionid as the bank knows it (from its app or mini-program login), for linking.
+  await sql`ALTER TABLE customers ADD COLUMN unionid text`.execute(db);
+  await sql`CREATE INDEX customers_unionid ON customers (unionid) WHERE unionid IS NOT NULL`.execute(db);
+
   // Fields the filter grammar compares often.
   await sql`CREATE INDEX customers_aum ON customers (aum)`.execute(db);
   await sql`CREATE INDEX customers_risk ON customers (risk_level)`.execute(db);
@@ -168,5 +172,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of ['import_rejections', 'imports', 'segment_snapshot_members', 'segment_snapshots', 'segment_members', 'segments', 'customer_links', 'timeline_events', 'customer_scores', 'customer_tags', 'tags', 'tag_groups']) {
     await sql`DROP TABLE IF EXISTS ${sql.table(table)} CASCADE`.execute(db);
   }
+  await sql`ALTER TABLE customers DROP COLUMN IF EXISTS unionid`.execute(db);
   for (const index of ['customers_aum', 'customers_risk', 'customers_last_txn', 'customers_birth_md']) await sql`DROP INDEX IF EXISTS ${sql.ref(index)}`.execute(db);
 }
