@@ -18,7 +18,9 @@ import { errorHandler, requestContext } from './platform/http/middleware.js';
 import { registerAuthRoutes, sessionMiddleware } from './auth/index.js';
 import { registerAuditRoutes } from './audit/routes.js';
 import { registerSettingsRoutes } from './settings/routes.js';
-import { registerCustomerRoutes } from './customers/index.js';
+import { registerCustomerRoutes, subscribeLinking, subscribeTimeline } from './customers/index.js';
+import { registerFilterRoutes } from './filters/routes.js';
+import { defineScoringJobs, scheduleScoringJobs } from './scoring/index.js';
 import { attachRealtime, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
@@ -65,6 +67,9 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const jobs = createJobRunner({ pool: database.pool, logger, processEveryMs: config.JOBS_PROCESS_EVERY_MS });
   defineSystemJobs(jobs, db);
   const wecom = await setupWecom({ config, db, cipher, jobs, events, logger, metrics });
+  defineScoringJobs(jobs, { db, logger });
+  subscribeTimeline(events, { db, logger });
+  subscribeLinking(events, { db, cipher, logger });
 
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged by the error middleware, not printed by Koa
@@ -101,7 +106,8 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     });
     registerAuditRoutes(api, { db });
     registerSettingsRoutes(api, { db, events });
-    registerCustomerRoutes(api, { db, cipher });
+    registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
+    registerFilterRoutes(api);
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
@@ -136,6 +142,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   if (config.ROLE !== 'web') {
     await jobs.start();
     await scheduleSystemJobs(jobs);
+    await scheduleScoringJobs(jobs);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@ import type { FieldCipher } from '../platform/crypto.js';
 import type { Actor } from '../platform/http/context.js';
 import { notFound } from '../platform/errors.js';
 import { customerScope, maskedFor } from '../auth/index.js';
+import { compileFilter, type FilterNode } from '../filters/index.js';
 
 /** A bank customer as the core system sends it (see DESIGN "Bank data in"). */
 export interface CustomerInput {
@@ -82,6 +83,8 @@ export async function upsertCustomers(db: Db, cipher: FieldCipher, customers: Cu
 export interface CustomerQuery {
   q?: string;
   branchId?: string;
+  /** A tree in the filter grammar (src/filters), already validated. */
+  filter?: FilterNode;
   limit: number;
   offset: number;
 }
@@ -92,6 +95,7 @@ const MOBILE = /^(\+?86)?1[3-9]\d{9}$/;
 export async function listCustomers(db: Db, cipher: FieldCipher, actor: Actor, query: CustomerQuery) {
   let q = db.selectFrom('customers').where(customerScope(actor));
   if (query.branchId) q = q.where('branch_id', '=', query.branchId);
+  if (query.filter) q = q.where(compileFilter(query.filter, { alias: 'customers' }));
   if (query.q) {
     const term = query.q.trim();
     if (MOBILE.test(term.replace(/[\s-]/g, ''))) q = q.where('mobile_hash', '=', cipher.lookupHash('mobile', term));
@@ -126,12 +130,26 @@ export async function getCustomer(db: Db, cipher: FieldCipher, actor: Actor, id:
     .select(['ec.corp_id', 'ec.external_userid', 'ec.name', 'fr.userid', 'fr.state', 'fr.added_at', 'fr.deleted_at'])
     .where('ec.customer_id', '=', id)
     .execute();
+  const [tags, scores] = await Promise.all([
+    db
+      .selectFrom('customer_tags as ct')
+      .innerJoin('tags as t', 't.id', 'ct.tag_id')
+      .innerJoin('tag_groups as g', 'g.id', 't.group_id')
+      .select(['t.id', 't.name', 'g.name as group', 'g.layer', 'ct.source', 'ct.cause', 'ct.assigned_at'])
+      .where('ct.customer_id', '=', id)
+      .where('t.deleted_at', 'is', null)
+      .orderBy('g.name')
+      .execute(),
+    db.selectFrom('customer_scores').selectAll().where('customer_id', '=', id).executeTakeFirst(),
+  ]);
   return {
     ...rest,
     mobile: m.mobile(mobile_enc ? cipher.decrypt(mobile_enc) : null),
     idNumber: m.idNumber(id_number_enc ? cipher.decrypt(id_number_enc) : null),
     revealed: m.full,
     contacts,
+    tags,
+    scores: scores ?? null,
   };
 }
 

@@ -4,10 +4,15 @@ import type { Api } from '../platform/http/api.js';
 import type { Db } from '../platform/db/database.js';
 import type { FieldCipher } from '../platform/crypto.js';
 import { auditBy, recordAudit } from '../audit/index.js';
-import { rolesFor } from '../auth/index.js';
+import { customerScope, rolesFor } from '../auth/index.js';
+import { notFound } from '../platform/errors.js';
+import { filterNodeSchema } from '../filters/index.js';
+import type { CorpRegistry } from '../wecom/corps.js';
+import { bindContact, linkHistory, unlinkContact } from './links.js';
 import { exportCustomers, getCustomer, listCustomers } from './records.js';
+import { listTimeline } from './timeline.js';
 
-export function registerCustomerRoutes(api: Api, deps: { db: Db; cipher: FieldCipher }): void {
+export function registerCustomerRoutes(api: Api, deps: { db: Db; cipher: FieldCipher; corps: CorpRegistry }): void {
   const { db, cipher } = deps;
   const yes = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -67,6 +72,90 @@ export function registerCustomerRoutes(api: Api, deps: { db: Db; cipher: FieldCi
         await recordAudit(db, audit('customers.view', { targetType: 'customer', targetId: params.id, outcome: 'denied', detail: { reason: 'not found or out of scope' } }));
         throw error;
       }
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/customers/search',
+    summary: 'search customers in the caller’s scope with the filter grammar (masked)',
+    tag: 'customers',
+    auth: rolesFor('customers.read'),
+    body: z.object({
+      q: z.string().trim().min(1).max(64).optional(),
+      filter: filterNodeSchema.optional(),
+      limit: z.number().int().min(1).max(200).default(50),
+      offset: z.number().int().min(0).max(1_000_000).default(0),
+    }),
+    handler: async ({ body, actor }) => listCustomers(db, cipher, actor!, body),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/customers/:id/timeline',
+    summary: 'a customer’s timeline, newest first, each entry with its cause',
+    tag: 'customers',
+    auth: rolesFor('customers.read'),
+    params: z.object({ id: z.uuid() }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), beforeId: z.string().regex(/^\d+$/).optional() }),
+    handler: async ({ params, query, actor }) => {
+      await getCustomer(db, cipher, actor!, params.id, false); // scope check: 404 outside it
+      return { items: await listTimeline(db, params.id, query), links: await linkHistory(db, params.id) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/customers/by-contact/:externalUserid',
+    summary: 'the customer a WeCom contact is linked to (the sidebar’s first call)',
+    tag: 'customers',
+    auth: rolesFor('customers.read'),
+    params: z.object({ externalUserid: z.string().min(1).max(64) }),
+    query: z.object({ corpId: z.string().max(64).optional() }),
+    handler: async ({ params, query, actor }) => {
+      const corpId = await deps.corps.resolve(query.corpId);
+      const contact = await db
+        .selectFrom('external_contacts')
+        .select(['external_userid', 'name', 'customer_id'])
+        .where('corp_id', '=', corpId)
+        .where('external_userid', '=', params.externalUserid)
+        .executeTakeFirst();
+      if (!contact) throw notFound('WeCom contact');
+      const visible = contact.customer_id
+        ? await db.selectFrom('customers').select('id').where('id', '=', contact.customer_id).where(customerScope(actor!)).executeTakeFirst()
+        : undefined;
+      return { corpId, externalUserid: contact.external_userid, name: contact.name, customerId: visible?.id ?? null, linked: Boolean(contact.customer_id) };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/customers/links',
+    summary: 'bind a WeCom contact to a customer after checking identity (audited)',
+    tag: 'customers',
+    auth: rolesFor('customers.write'),
+    body: z.object({
+      corpId: z.string().max(64).optional(),
+      externalUserid: z.string().min(1).max(64),
+      cifNo: z.string().trim().min(1).max(32),
+      mobile: z.string().trim().regex(/^(\+?86)?1[3-9]\d{9}$/, 'a mainland mobile number').optional(),
+      idNumberLast4: z.string().trim().regex(/^\d{3}[\dXx]$/, 'the last 4 characters of the ID number').optional(),
+      reason: z.string().trim().min(2).max(200),
+      replace: z.boolean().optional(),
+    }),
+    handler: async ({ body, actor, ctx }) => bindContact(db, cipher, actor!, { ...body, corpId: await deps.corps.resolve(body.corpId, 'body.corpId') }, ctx.ip),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/customers/links/unlink',
+    summary: 'unlink a WeCom contact from its customer (audited; never relinked automatically)',
+    tag: 'customers',
+    auth: rolesFor('customers.write'),
+    body: z.object({ corpId: z.string().max(64).optional(), externalUserid: z.string().min(1).max(64), reason: z.string().trim().min(2).max(200) }),
+    handler: async ({ body, actor, ctx }) => {
+      await unlinkContact(db, actor!, { ...body, corpId: await deps.corps.resolve(body.corpId, 'body.corpId') }, ctx.ip);
+      return undefined;
     },
   });
 }

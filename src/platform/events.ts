@@ -27,6 +27,7 @@ export const EVENTS = {
   tagsChanged: 'tags.changed',
   groupChanged: 'group.changed',
   messageReceived: 'message.received',
+  wecomSynced: 'wecom.synced',
 } as const;
 
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
@@ -44,6 +45,7 @@ export interface EventPayloads {
   'tags.changed': { corpId: string; externalUserid?: string; added: string[]; removed: string[] };
   'group.changed': { corpId: string; chatId: string; change: string };
   'message.received': { channel: string; from: string; text: string };
+  'wecom.synced': { corpId: string; runId: string };
 }
 
 export interface DomainEvent<N extends EventName = EventName> {

@@ -1,6 +1,7 @@
 import type { Config } from '../platform/config.js';
 import type { FieldCipher } from '../platform/crypto.js';
 import type { Db } from '../platform/db/database.js';
+import { invalid } from '../platform/errors.js';
 
 /** A corp's settings with its secrets decrypted, as the gateway needs them. Never logged. */
 export interface CorpSecrets {
@@ -99,6 +100,17 @@ export class CorpRegistry {
   async list(): Promise<string[]> {
     const rows = await this.db.selectFrom('corps').select('corp_id').where('active', '=', true).execute();
     return rows.map((r) => r.corp_id);
+  }
+
+  /** The corp a request means: the one named, or the only one configured. */
+  async resolve(given: string | undefined, path = 'query.corpId'): Promise<string> {
+    if (given) {
+      if (!(await this.get(given))) throw invalid('unknown corp', [{ path, message: `no corp ${given}` }]);
+      return given;
+    }
+    const corps = await this.list();
+    if (corps.length !== 1) throw invalid('corpId required', [{ path, message: `${corps.length} corps are configured: name one` }]);
+    return corps[0]!;
   }
 
   forget(corpId?: string): void {

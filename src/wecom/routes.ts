@@ -27,16 +27,7 @@ const corpIdSchema = z.string().min(1).max(64);
 
 export function registerWecomRoutes(api: Api, deps: WecomRouteDeps): void {
   const { db } = deps;
-  /** The corp a request means: the one named, or the only one configured. */
-  const corpOf = async (given: string | undefined): Promise<string> => {
-    if (given) {
-      if (!(await deps.gateway.registry.get(given))) throw invalid('unknown corp', [{ path: 'query.corpId', message: `no corp ${given}` }]);
-      return given;
-    }
-    const corps = await deps.gateway.registry.list();
-    if (corps.length !== 1) throw invalid('corpId required', [{ path: 'query.corpId', message: `${corps.length} corps are configured: name one` }]);
-    return corps[0]!;
-  };
+  const corpOf = (given: string | undefined) => deps.gateway.registry.resolve(given);
   const withCorp = z.object({ corpId: corpIdSchema.optional() });
 
   api.route({

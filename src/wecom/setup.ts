@@ -117,7 +117,7 @@ export async function setupWecom(deps: WecomDeps): Promise<WecomLink> {
   const inbox = new Inbox({ db, jobs, logger });
   const handlers = createCallbackHandlers({ db, gateway, events, logger });
   defineCallbackJobs(jobs, { db, handlers, logger });
-  defineSyncJobs(jobs, { db, gateway, logger, registry });
+  defineSyncJobs(jobs, { db, gateway, logger, registry, events });
 
   const sandboxUrl = sandbox?.url;
   const rawRoutes = [

@@ -271,6 +271,16 @@ describe('the WeCom callback gateway', () => {
         },
       },
       {
+        name: 'a correctly sealed plaintext holding a NUL character',
+        status: 400,
+        reason: /^malformed$/,
+        request: () => {
+          const sealed = sealEnvelope(BANK, text(contactEvent('add_external_contact', 'wm-nul')).replace('</xml>', '\u0000</xml>'));
+          sentCiphertexts.push(sealed.encrypted);
+          return { corpId: BANK.corpId, query: sealed.query, body: sealed.body };
+        },
+      },
+      {
         name: 'an unknown corp',
         status: 404,
         reason: /^unknown_corp$/,
@@ -379,6 +389,33 @@ describe('the WeCom callback gateway', () => {
       expect([a.status, b.status]).to.deep.equal([200, 200]);
       expect(a.row!.id).not.to.equal(b.row!.id);
       expect([a.row!.seen_count, b.row!.seen_count]).to.deep.equal([1, 1]);
+    });
+
+    it('records concurrent deliveries in shared statements, one row per event, a bad record failing alone', async () => {
+      const shared = new Inbox({ db: database.db, jobs, logger, writeConcurrency: 1 });
+      const event = (n: number) => parseXml(buildXml(contactEvent('add_external_contact', `wm-batch-${n}`)));
+      const repeated = event(100);
+      const poison = { ...event(101), State: 'bad\u0000state' }; // jsonb refuses NUL: the statement fails
+      const results = await Promise.allSettled([
+        shared.record(BANK.corpId, event(0)), // goes out alone; everything below waits and shares the next statement
+        ...Array.from({ length: 10 }, (_, i) => shared.record(BANK.corpId, event(i + 1))),
+        ...Array.from({ length: 5 }, () => shared.record(BANK.corpId, repeated)),
+        shared.record(BANK.corpId, poison),
+      ]);
+      await shared.drain();
+      const fulfilled = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(results.filter((r) => r.status === 'rejected')).to.have.length(1);
+      expect(results.at(-1)!.status).to.equal('rejected');
+      expect(new Set(fulfilled.slice(0, 11).map((r) => r.id)).size).to.equal(11);
+      expect(fulfilled.slice(0, 11).every((r) => !r.duplicate)).to.equal(true);
+      const copies = fulfilled.slice(11);
+      expect(new Set(copies.map((r) => r.id)).size).to.equal(1);
+      expect(copies.filter((r) => !r.duplicate)).to.have.length(1);
+      expect((await row(copies[0]!.id)).seen_count).to.equal(5);
+      // 17 records: the first alone, 16 in one shared statement that failed, then 16 alone.
+      expect(shared.stats).to.deep.equal({ statements: 18, records: 33, splits: 1 });
+      const keyed = await sql<{ n: string }>`SELECT count(*) AS n FROM agenda_jobs WHERE data->>'jobKey' = ${jobKeyOf(copies[0]!.id)}`.execute(db());
+      expect(keyed.rows[0]!.n).to.equal('1');
     });
 
     it('gives different keys to events that differ in any identifying field, and the same key to a replay', () => {

@@ -123,6 +123,8 @@ export class Inbox {
   private active = 0;
   private pendingRecords: PendingRecord[] = [];
   private writing = 0;
+  /** Recording statements run, records they carried, and shared statements that failed and were split. */
+  readonly stats = { statements: 0, records: 0, splits: 0 };
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private overflowLoggedAt = 0;
 
@@ -142,7 +144,7 @@ export class Inbox {
    * CallbackRejected('malformed') when the payload has no identity (neither MsgId nor an event
    * name and time).
    */
-  record(corpId: string, payload: XmlObject): Promise<{ id: string; duplicate: boolean }> {
+  async record(corpId: string, payload: XmlObject): Promise<{ id: string; duplicate: boolean }> {
     const dedupeKey = dedupeKeyOf(payload);
     const changeType = typeof payload.ChangeType === 'string' && payload.ChangeType ? payload.ChangeType.slice(0, 100) : null;
     const event = (eventNameOf(payload) ?? 'unknown').slice(0, 100);
@@ -168,6 +170,7 @@ export class Inbox {
       this.settle(batch, await this.insert(batch));
     } catch (error) {
       if (batch.length === 1) return batch[0]!.reject(error);
+      this.stats.splits++;
       // One statement for the lot failed: retry each alone, so only a record at fault fails.
       await Promise.all(batch.map((record) => this.insert([record]).then((rows) => this.settle([record], rows), record.reject)));
     }
@@ -187,6 +190,8 @@ export class Inbox {
       else groups.set(id, { record, count: 1 });
     }
     const rows = [...groups.values()];
+    this.stats.statements++;
+    this.stats.records += batch.length;
     const column = <T>(pick: (g: { record: PendingRecord; count: number }) => T) => rows.map(pick);
     const { rows: returned } = await sql<{ id: string; corp_id: string; dedupe_key: string; inserted: boolean }>`
       INSERT INTO wecom_events (corp_id, dedupe_key, event, change_type, payload, seen_count)
@@ -320,7 +325,7 @@ export class Inbox {
 
   /** A failed attempt that will be retried: the row stays `received`, with the last error for the console. */
   async noteAttemptFailed(id: string, error: unknown): Promise<void> {
-    await this.db.updateTable('wecom_events').set({ error: storedError(error) }).where('id', '=', id).where('status', '=', 'received').execute();
+    await this.db.updateTable('wecom_events').set({ error: storedError(error) }).where('id', '=', id).where('status', 'in', ['received', 'failed']).execute();
   }
 
   /** The last attempt failed. */
@@ -329,7 +334,7 @@ export class Inbox {
       .updateTable('wecom_events')
       .set({ status: 'failed', processed_at: null, error: storedError(error) })
       .where('id', '=', id)
-      .where('status', '=', 'received')
+      .where('status', 'in', ['received', 'failed'])
       .execute();
   }
 }

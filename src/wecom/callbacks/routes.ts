@@ -173,7 +173,10 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
       const raw = (await readBody(ctx.req, bodyLimit)).toString('utf8');
       const encrypted = str(parseXml(raw).Encrypt);
       if (!encrypted) throw new Rejection('malformed');
-      const event = parseXml(openEnvelope(secrets, query, encrypted));
+      const plaintext = openEnvelope(secrets, query, encrypted);
+      // XML has no NUL, and jsonb cannot store one: refuse it here rather than fail at every retry.
+      if (plaintext.includes('\u0000')) throw new Rejection('malformed');
+      const event = parseXml(plaintext);
       const { id, duplicate } = await inbox.record(corpId, event);
       logOf(ctx).debug({ corpId, inboxId: id, duplicate }, 'wecom callback recorded');
       ctx.status = 200;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JobRunner } from '../../platform/jobs.js';
+import { EVENTS, type EventBus } from '../../platform/events.js';
 import type { CorpRegistry } from '../corps.js';
 import { createReconcileRun, runReconcile, type ReconcileDeps } from './reconcile.js';
 
@@ -14,7 +15,7 @@ export async function startReconcile(deps: ReconcileDeps & { jobs: JobRunner }, 
   return runId;
 }
 
-export function defineSyncJobs(jobs: JobRunner, deps: ReconcileDeps & { registry: CorpRegistry }): void {
+export function defineSyncJobs(jobs: JobRunner, deps: ReconcileDeps & { registry: CorpRegistry; events: EventBus }): void {
   jobs.define({
     name: RECONCILE_JOB,
     payload: z.object({ runId: z.uuid() }),
@@ -24,6 +25,8 @@ export function defineSyncJobs(jobs: JobRunner, deps: ReconcileDeps & { registry
     handler: async ({ runId }, context) => {
       try {
         await runReconcile(deps, runId);
+        const run = await deps.db.selectFrom('wecom_sync_runs').select('corp_id').where('id', '=', runId).executeTakeFirstOrThrow();
+        deps.events.publish(EVENTS.wecomSynced, { corpId: run.corp_id, runId }, { type: 'system', id: `wecom-sync:${runId}` });
       } catch (error) {
         const last = context.attempt > RETRIES;
         await deps.db
