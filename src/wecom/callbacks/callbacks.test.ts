@@ -14,7 +14,7 @@ import { Api } from '../../platform/http/api.js';
 import type { AppState } from '../../platform/http/context.js';
 import { errorHandler, requestContext } from '../../platform/http/middleware.js';
 import { createSession, sessionMiddleware } from '../../auth/index.js';
-import { buildXml, parseXml, sealEnvelope, type CallbackSecrets } from '../crypto.js';
+import { CallbackRejected, buildXml, parseXml, sealEnvelope, type CallbackSecrets } from '../crypto.js';
 import { CorpRegistry, saveCorp } from '../corps.js';
 import type { CallbackEvent, CallbackHandlers } from '../events.js';
 import {
@@ -28,6 +28,7 @@ import {
   registerInboxRoutes,
   scheduleCallbackJobs,
 } from './index.js';
+import { readCallbackXml, readFlat } from './xml.js';
 
 // WeCom's public sample (REFERENCE §1, SHAPES §13.6) and a bank corp with keys made for this run.
 const SAMPLE: CallbackSecrets = { corpId: 'wx5823bf96d3bd56c7', token: 'QDG6eK', aesKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C' };
@@ -655,6 +656,104 @@ describe('the WeCom callback gateway', () => {
       expect((await list('', 'account_manager')).status).to.equal(403);
       expect((await list('')).status).to.equal(401);
       expect((await list('?status=lost', 'admin')).status).to.equal(400);
+    });
+  });
+
+  describe('the callback XML reader', () => {
+    /** mulberry32: a seeded generator, so the documents are the same on every run. */
+    const seeded = (seed: number) => () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+
+    it('reads every document it accepts exactly as parseXml does, and leaves the rest to it', () => {
+      const random = seeded(20240520);
+      const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+      const names = ['ToUserName', 'CreateTime', 'Event', 'A', 'b_1', 'MemChangeList', 'Item', 'constructor', 'toString', 'x-y', 'ns:a', '中文', '__proto__', '1a'] as const;
+      const texts = ['', ' ', 'abc', ' pad ', '\t\n', '中文', '\u3000全角\u3000', '\u00a0nb\u00a0', 'a>b', 'a&amp;b', 'a & b', '1716201000', '<', ']]>', 'x]]y', '\r\n x'] as const;
+      // Half the documents are plausible (WeCom's names and shapes), half may hold anything odd.
+      let odd = false;
+      const used = new Set<string>();
+      const plainNames = ['ToUserName', 'CreateTime', 'Event', 'A', 'b_1', 'MemChangeList', 'Content', 'UserID'] as const;
+      const space = () => pick(['', '', '', ' ', '\n  ', '\t']);
+      const value = (): string => {
+        const t = pick(texts);
+        switch (odd ? pick(['text', 'text', 'cdata', 'cdata', 'spaced-cdata', 'two-cdata', 'mixed'] as const) : pick(['text', 'cdata'] as const)) {
+          case 'text':
+            return t;
+          case 'cdata':
+            return `<![CDATA[${t}]]>`;
+          case 'spaced-cdata':
+            return ` <![CDATA[${t}]]> `;
+          case 'two-cdata':
+            return `<![CDATA[${t}]]><![CDATA[${pick(texts)}]]>`;
+          case 'mixed':
+            return `${t}<![CDATA[${pick(texts)}]]>`;
+        }
+      };
+      const element = (): string => {
+        const name = odd ? pick(names) : pick(plainNames.filter((n) => !used.has(n)));
+        used.add(name);
+        switch (odd ? pick(['leaf', 'leaf', 'leaf', 'list', 'empty-list', 'self-closing', 'nested'] as const) : pick(['leaf', 'leaf', 'leaf', 'list'] as const)) {
+          case 'leaf':
+            return `<${name}>${value()}</${name}>`;
+          case 'list':
+            return `<${name}>${space()}${Array.from({ length: 1 + Math.floor(random() * 3) }, () => `<Item>${value()}</Item>${space()}`).join('')}</${name}>`;
+          case 'empty-list':
+            return `<${name}></${name}>`;
+          case 'self-closing':
+            return `<${name}/>`;
+          case 'nested':
+            return `<${name}><Inner>${value()}</Inner></${name}>`;
+        }
+      };
+      const document = (): string => {
+        odd = random() < 0.5;
+        used.clear();
+        const head = odd ? pick(['', '', '', '<?xml version="1.0"?>', '\n', '\ufeff']) : '';
+        const tail = odd ? pick(['', '', '', '\n', ' trailing', '<more/>']) : pick(['', '\n']);
+        const body = Array.from({ length: Math.floor(random() * 6) }, () => space() + element()).join('') + space();
+        return `${head}<xml>${body}</xml>${tail}`;
+      };
+
+      let accepted = 0;
+      for (let n = 0; n < 4000; n++) {
+        const text = document();
+        const fast = readFlat(text);
+        let general: unknown;
+        try {
+          general = parseXml(text);
+        } catch (error) {
+          general = error;
+        }
+        if (fast !== undefined) {
+          accepted++;
+          expect(general, text).not.to.be.instanceOf(Error);
+          expect(fast, text).to.deep.equal(general);
+        }
+        // The public reader gives parseXml's answer whichever path it takes.
+        if (general instanceof Error) expect(() => readCallbackXml(text), text).to.throw(CallbackRejected, 'malformed');
+        else expect(readCallbackXml(text), text).to.deep.equal(general);
+      }
+      expect(accepted, 'documents taken by the fast path').to.be.above(800);
+    });
+
+    it('takes every callback shape WeCom sends through the fast path', () => {
+      const shapes: Fields[] = [
+        contactEvent('add_external_contact', 'wm1', { State: 'branch-01', WelcomeCode: 'CODE' }),
+        { ...header('change_external_chat'), ChatId: 'wr1', ChangeType: 'update', UpdateDetail: 'add_member', JoinScene: 3, MemChangeCnt: 2, MemChangeList: ['wm1', 'lina'] },
+        { ...header('change_external_tag'), Id: 'et1', TagType: 'tag', ChangeType: 'create', StrategyId: 1 },
+        { ToUserName: BANK.corpId, CreateTime: 1716201000, MsgType: 'event', Event: 'kf_msg_or_event', Token: 'T', OpenKfId: 'wk1' },
+        { ToUserName: BANK.corpId, FromUserName: 'zhangwei', CreateTime: 1716201000, MsgType: 'text', Content: '<b>查询</b> & 待办', MsgId: '7365012345678901234', AgentID: 1000002 },
+      ];
+      for (const fields of shapes) {
+        const xml = buildXml(fields);
+        expect(readFlat(xml), xml).to.deep.equal(parseXml(xml));
+        const sealed = sealEnvelope(BANK, xml);
+        expect(readFlat(sealed.body), sealed.body).to.deep.equal(parseXml(sealed.body));
+      }
     });
   });
 });

@@ -19,11 +19,11 @@ import { dedupeKeyOf, eventNameOf } from './dedupe.js';
  * can only fail its own request.
  *
  * Each new row gets one `wecom.process-event` job, keyed by the row id. The job is enqueued after
- * the row is durable and off the request path, by a small bounded queue: a burst of callbacks is
- * answered at the speed of one INSERT each, and the job inserts follow at their own pace. Whatever
- * is lost on the way (the job store down, the queue full, the process killed) leaves the row
- * `received` with no job; the sweeper (`wecom.inbox-sweep`, every minute) enqueues those once they
- * are 30 s old. A second enqueue of the same key is a no-op, so the sweeper can never double a job.
+ * the row is committed and off the request path, by a small bounded queue: a burst of callbacks is
+ * answered as soon as its rows are committed, and the job inserts follow at their own pace.
+ * Whatever is lost on the way (the job store down, the queue full, the process killed) leaves the
+ * row `received` with no job; the sweeper (`wecom.inbox-sweep`, every minute) enqueues those once
+ * they are 30 s old. A second enqueue of the same key is a no-op, so the sweeper never doubles a job.
  */
 export const PROCESS_EVENT_JOB = 'wecom.process-event';
 export const INBOX_SWEEP_JOB = 'wecom.inbox-sweep';
@@ -115,13 +115,16 @@ export class Inbox {
   private readonly db: Db;
   private readonly jobs: JobRunner;
   private readonly logger: Logger;
-  private readonly concurrency: number;
+  private readonly enqueueConcurrency: number;
   private readonly maxQueued: number;
   private readonly writeConcurrency: number;
   private readonly maxBatch: number;
-  private readonly queue: string[] = [];
-  private active = 0;
-  private pendingRecords: PendingRecord[] = [];
+  /** Ids of new rows waiting for their job (from `head` on), and enqueues in flight. */
+  private toEnqueue: string[] = [];
+  private head = 0;
+  private enqueuing = 0;
+  /** Records waiting for a statement, and statements in flight. */
+  private readonly pendingRecords: PendingRecord[] = [];
   private writing = 0;
   /** Recording statements run, records they carried, and shared statements that failed and were split. */
   readonly stats = { statements: 0, records: 0, splits: 0 };
@@ -132,7 +135,7 @@ export class Inbox {
     this.db = options.db;
     this.jobs = options.jobs;
     this.logger = options.logger;
-    this.concurrency = options.enqueueConcurrency ?? 4;
+    this.enqueueConcurrency = options.enqueueConcurrency ?? 4;
     this.maxQueued = options.maxQueued ?? 50_000;
     this.writeConcurrency = options.writeConcurrency ?? 4;
     this.maxBatch = options.maxBatch ?? 200;
@@ -161,6 +164,7 @@ export class Inbox {
       void this.writeBatch(batch).finally(() => {
         this.writing--;
         this.writeNext();
+        this.wakeDrain();
       });
     }
   }
@@ -225,9 +229,9 @@ export class Inbox {
     return this.jobs.enqueue(PROCESS_EVENT_JOB, { inboxId }, { key: jobKeyOf(inboxId), cause: CAUSE });
   }
 
-  /** Resolves once every background enqueue started so far has finished (tests, shutdown). */
+  /** Resolves once every record and every background enqueue started so far has finished (tests, shutdown). */
   drain(): Promise<void> {
-    if (this.active === 0 && this.queue.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     if (!this.idle) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
@@ -236,34 +240,47 @@ export class Inbox {
     return this.idle.promise;
   }
 
+  private isIdle(): boolean {
+    return this.writing === 0 && this.pendingRecords.length === 0 && this.enqueuing === 0 && this.head === this.toEnqueue.length;
+  }
+
+  private wakeDrain(): void {
+    if (this.idle && this.isIdle()) {
+      this.idle.resolve();
+      this.idle = undefined;
+    }
+  }
+
   private schedule(inboxId: string): void {
-    if (this.queue.length >= this.maxQueued) {
+    if (this.toEnqueue.length - this.head >= this.maxQueued) {
       // The row is durable; the sweeper enqueues it within a minute or two. Say so, but not per row.
       if (Date.now() - this.overflowLoggedAt > 10_000) {
         this.overflowLoggedAt = Date.now();
-        this.logger.warn({ queued: this.queue.length }, 'wecom inbox enqueue queue full; the sweeper will enqueue the rest');
+        this.logger.warn({ queued: this.toEnqueue.length - this.head }, 'wecom inbox enqueue queue full; the sweeper will enqueue the rest');
       }
       return;
     }
-    this.queue.push(inboxId);
+    this.toEnqueue.push(inboxId);
     this.pump();
   }
 
   private pump(): void {
-    while (this.active < this.concurrency && this.queue.length > 0) {
-      const inboxId = this.queue.shift()!;
-      this.active++;
+    while (this.enqueuing < this.enqueueConcurrency && this.head < this.toEnqueue.length) {
+      const inboxId = this.toEnqueue[this.head++]!;
+      if (this.head === this.toEnqueue.length || this.head > 4096) {
+        // Drop what was taken, in one go rather than by shift() per id.
+        this.toEnqueue = this.toEnqueue.slice(this.head);
+        this.head = 0;
+      }
+      this.enqueuing++;
       this.enqueue(inboxId)
         .catch((error: unknown) => {
           this.logger.warn({ err: error, inboxId }, 'wecom event recorded but its job could not be enqueued; the sweeper will retry');
         })
         .finally(() => {
-          this.active--;
+          this.enqueuing--;
           this.pump();
-          if (this.active === 0 && this.queue.length === 0 && this.idle) {
-            this.idle.resolve();
-            this.idle = undefined;
-          }
+          this.wakeDrain();
         });
     }
   }

@@ -4,9 +4,10 @@ import type { Context } from 'koa';
 import { HTTP_STATUS, type ErrorKind } from '../../platform/errors.js';
 import type { AppState } from '../../platform/http/context.js';
 import type { Logger } from '../../platform/logger.js';
-import { CallbackRejected, openEnvelope, parseXml, str } from '../crypto.js';
+import { CallbackRejected, openEnvelope, str } from '../crypto.js';
 import type { CorpRegistry } from '../corps.js';
 import type { Inbox } from './inbox.js';
+import { readCallbackXml } from './xml.js';
 
 /**
  * The WeCom callback gateway (REFERENCE §1): `GET` answers the URL check, `POST` verifies,
@@ -110,15 +111,13 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
 
   const logOf = (ctx: Context & { state: Partial<AppState> }) => ctx.state.log ?? deps.logger;
 
-  function reject(ctx: Context & { state: Partial<AppState> }, corpId: string, reason: Reason): void {
-    const kind = REJECTIONS[reason];
-    logOf(ctx).warn({ corpId: corpId.slice(0, 64), reason, method: ctx.method }, 'wecom callback rejected');
+  /** The API's error shape (README "Errors are JSON"); WeCom only reads the status. */
+  function fail(ctx: Context & { state: Partial<AppState> }, kind: ErrorKind, message: string): void {
     ctx.status = HTTP_STATUS[kind];
-    if (reason === 'too_large') ctx.set('Connection', 'close');
-    ctx.body = { error: { kind, message: `callback rejected: ${reason}`, ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}) } };
+    ctx.body = { error: { kind, message, ...(ctx.state.requestId ? { requestId: ctx.state.requestId } : {}) } };
   }
 
-  /** Resolves the corp, or answers the rejection and returns undefined. */
+  /** Runs one callback: a rejection becomes its 4xx answer and a warning, an outage a 503 WeCom will retry. */
   async function handle(ctx: Context & { state: Partial<AppState> }, work: (corpId: string) => Promise<void>): Promise<void> {
     ctx.state.routeName = CALLBACK_PATH;
     const corpId = String(ctx.params.corpId ?? '');
@@ -126,12 +125,15 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
       if (!CORP_ID.test(corpId)) throw new Rejection('unknown_corp');
       await work(corpId);
     } catch (error) {
-      if (error instanceof Rejection || error instanceof CallbackRejected) return reject(ctx, corpId, error.reason);
+      if (error instanceof Rejection || error instanceof CallbackRejected) {
+        logOf(ctx).warn({ corpId: corpId.slice(0, 64), reason: error.reason, method: ctx.method }, 'wecom callback rejected');
+        if (error.reason === 'too_large') ctx.set('Connection', 'close');
+        return fail(ctx, REJECTIONS[error.reason], `callback rejected: ${error.reason}`);
+      }
       // The registry or the inbox could not be reached: not the sender's fault, and WeCom retries.
       logOf(ctx).error({ err: error, corpId }, 'wecom callback could not be recorded');
-      ctx.status = HTTP_STATUS.unavailable;
       ctx.set('Retry-After', '5');
-      ctx.body = { error: { kind: 'unavailable', message: 'try again shortly' } };
+      fail(ctx, 'unavailable', 'try again shortly');
     }
   }
 
@@ -167,16 +169,14 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
   router.post(CALLBACK_PATH, (ctx) =>
     handle(ctx, async (corpId) => {
       const query = signed(ctx);
-      const declared = Number(ctx.get('content-length'));
-      if (Number.isFinite(declared) && declared > bodyLimit) throw new Rejection('too_large');
-      const secrets = await secretsFor(corpId);
       const raw = (await readBody(ctx.req, bodyLimit)).toString('utf8');
-      const encrypted = str(parseXml(raw).Encrypt);
+      const secrets = await secretsFor(corpId);
+      const encrypted = str(readCallbackXml(raw).Encrypt);
       if (!encrypted) throw new Rejection('malformed');
       const plaintext = openEnvelope(secrets, query, encrypted);
       // XML has no NUL, and jsonb cannot store one: refuse it here rather than fail at every retry.
       if (plaintext.includes('\u0000')) throw new Rejection('malformed');
-      const event = parseXml(plaintext);
+      const event = readCallbackXml(plaintext);
       const { id, duplicate } = await inbox.record(corpId, event);
       logOf(ctx).debug({ corpId, inboxId: id, duplicate }, 'wecom callback recorded');
       ctx.status = 200;
