@@ -499,3 +499,49 @@ export interface Database {
 export type Staff = Selectable<StaffTable>;
 export type Customer = Selectable<CustomerTable>;
 export type NewCustomer = Insertable<CustomerTable>;
+
+export type ComplianceRuleKind = 'block' | 'warn' | 'disclosure' | 'context_allow';
+export type ComplianceReviewStatus = 'pending' | 'approved' | 'rejected';
+
+export interface ComplianceRuleSetRow {
+  version: number;
+  based_on: number | null;
+  note: string;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  active: Generated<boolean>;
+}
+
+export interface ComplianceRuleRow {
+  rule_set_version: number;
+  rule_id: string;
+  position: number;
+  kind: ComplianceRuleKind;
+  pattern: string;
+  pinyin: string | null;
+  category: string;
+  note: string | null;
+}
+
+export interface ComplianceReviewRow {
+  id: Generated<string>;
+  text: string;
+  author_id: string | null;
+  source: string;
+  verdict: 'warn' | 'block';
+  findings: Json<unknown[]>;
+  product_ids: ColumnType<string[], string[] | undefined, string[]>;
+  rule_set_version: number | null;
+  status: Generated<ComplianceReviewStatus>;
+  reviewer_id: string | null;
+  decision_note: string | null;
+  decided_at: Timestamp | null;
+  created_at: Generated<Date>;
+}
+
+/** The compliance module's tables (merged into Database above). */
+export interface Database {
+  compliance_rule_sets: ComplianceRuleSetRow;
+  compliance_rules: ComplianceRuleRow;
+  compliance_reviews: ComplianceReviewRow;
+}

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_wecom.js';
 import * as m0003 from './0003_customer360.js';
+import * as m0004 from './0004_compliance.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_wecom': m0002,
   '0003_customer360': m0003,
+  '0004_compliance': m0004,
 };
