@@ -25,6 +25,10 @@ import { attachRealtime, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
+import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, type TagDeps } from './tags/index.js';
+import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
+import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
+import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
 
 export interface StartOptions {
   config: Config;
@@ -44,6 +48,8 @@ export interface RunningApp {
   api: Api;
   realtime?: Realtime;
   wecom: WecomLink;
+  gate: ComplianceGate;
+  imports?: ImportRunner;
   /** The admin password when this start seeded or reset it (sandbox only). */
   demoAdminPassword?: string;
   close(): Promise<void>;
@@ -70,6 +76,15 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineScoringJobs(jobs, { db, logger });
   subscribeTimeline(events, { db, logger });
   subscribeLinking(events, { db, cipher, logger });
+  const tagDeps: TagDeps = { db, gateway: wecom.gateway, events, jobs, logger };
+  defineTagJobs(jobs, tagDeps);
+  subscribeTagEvents(events, tagDeps);
+  defineSegmentJobs(jobs, { db });
+  const gate = new ComplianceGate({ db });
+  // Import progress goes to the console room once socket.io is attached (below).
+  let realtime: Realtime | undefined;
+  const consoleFeed = { toConsole: (event: string, data: unknown) => realtime?.toConsole(event, data) };
+  let imports: ImportRunner | undefined;
 
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged by the error middleware, not printed by Koa
@@ -108,6 +123,10 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
     registerFilterRoutes(api);
+    registerTagRoutes(api, tagDeps);
+    registerSegmentRoutes(api, { db, cipher });
+    imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
+    registerComplianceRoutes(api, { db, gate });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
@@ -137,12 +156,14 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Routes are registered before the callback is taken; socket.io attaches to the same server.
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
-  const realtime = serveWeb ? attachRealtime(server, { db, logger }) : undefined;
+  realtime = serveWeb ? attachRealtime(server, { db, logger }) : undefined;
 
   if (config.ROLE !== 'web') {
     await jobs.start();
     await scheduleSystemJobs(jobs);
     await scheduleScoringJobs(jobs);
+    await scheduleTagJobs(jobs);
+    await scheduleSegmentJobs(jobs);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -165,9 +186,13 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     api,
     realtime,
     wecom,
+    gate,
+    imports,
     demoAdminPassword,
     close() {
       closing ??= (async () => {
+        imports?.abortAll();
+        await imports?.settled();
         await realtime?.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
 import { bootApp, type TestApp, type TestClient } from '../../test/harness.js';
-import { ComplianceGate } from './gate.js';
-import { registerComplianceRoutes } from './routes.js';
 
 describe('compliance API', () => {
   let app: TestApp;
@@ -14,10 +12,6 @@ describe('compliance API', () => {
 
   before(async () => {
     app = await bootApp();
-    // Until app.ts registers the module, the test mounts it on the running app's API router.
-    if (!app.api.list().some((r) => r.path === '/api/v1/compliance/check')) {
-      registerComplianceRoutes(app.api, { db: app.database.db, gate: new ComplianceGate({ db: app.database.db }) });
-    }
     am = await app.client().login('am.zhangwei');
     compliance = await app.client().login('compliance');
   });

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { bootApp, testCipher, type TestApp, type TestClient } from '../../test/harness.js';
+import { bootApp, type TestApp, type TestClient } from '../../test/harness.js';
 import { generateCustomers, type SyntheticCustomer } from '../demo/synthetic.js';
 import { mask } from '../platform/crypto.js';
-import { registerSegmentRoutes } from './index.js';
 
 /** The HTTP API on the demo bank's 300 synthetic customers, as each role sees it. */
 describe('segments over HTTP', () => {
@@ -15,7 +14,6 @@ describe('segments over HTTP', () => {
   before(async function () {
     this.timeout(120_000);
     app = await bootApp({ DEMO_CUSTOMERS: '300' });
-    if (!app.api.list().some((r) => r.path === '/api/v1/segments')) registerSegmentRoutes(app.api, { db: app.database.db, cipher: testCipher() });
     for (const user of ['admin', 'ops', 'compliance', 'am.lina']) clients[user] = await app.client().login(user);
   });
   after(() => app?.close());

@@ -1,4 +1,4 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
+import { sql, type Expression } from 'kysely';
 import type { Db } from '../platform/db/database.js';
 import { invalid } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';

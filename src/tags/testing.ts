@@ -1,19 +1,13 @@
 import { bootApp, type TestApp } from '../../test/harness.js';
 import { createLogger } from '../platform/logger.js';
-import { defineTagJobs, subscribeTagEvents, type TagDeps } from './jobs.js';
-import { registerTagRoutes } from './routes.js';
+import type { TagDeps } from './jobs.js';
 
 /**
- * Test support: the whole app in sandbox mode with the tags module wired as app.ts should wire it (routes,
- * jobs, the tags.changed subscription). When app.ts already registers the tag routes, nothing is added twice.
+ * Test support: the whole app in sandbox mode (app.ts wires the tags module: routes, jobs, the tags.changed
+ * subscription) and the deps the module's functions take.
  */
 export async function bootWithTags(overrides: Record<string, string> = {}): Promise<{ app: TestApp; deps: TagDeps }> {
   const app = await bootApp({ DEMO_CUSTOMERS: '300', ...overrides });
   const deps: TagDeps = { db: app.database.db, gateway: app.wecom.gateway, events: app.events, jobs: app.jobs, logger: createLogger({ level: 'silent' }) };
-  if (!app.api.list().some((r) => r.path === '/api/v1/tags')) {
-    registerTagRoutes(app.api, deps);
-    defineTagJobs(app.jobs, deps);
-    subscribeTagEvents(app.events, deps);
-  }
   return { app, deps };
 }
