@@ -317,6 +317,14 @@ export interface OutboxTable {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   sent_at: Timestamp | null;
+  customer_id: Generated<string | null>;
+  purpose: Generated<'marketing' | 'service'>;
+  verdict: Generated<'pass' | 'warn' | 'block' | null>;
+  findings: Json<unknown[] | null>;
+  rule_set_version: Generated<number | null>;
+  review_id: Generated<string | null>;
+  ref_type: Generated<string | null>;
+  ref_id: Generated<string | null>;
 }
 
 export type TagLayer = 'fact' | 'rule' | 'model' | 'manual';

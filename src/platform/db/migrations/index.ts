@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_wecom.js';
 import * as m0003 from './0003_customer360.js';
 import * as m0004 from './0004_compliance.js';
+import * as m0005 from './0005_outbox.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '0002_wecom': m0002,
   '0003_customer360': m0003,
   '0004_compliance': m0004,
+  '0005_outbox': m0005,
 };
