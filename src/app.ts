@@ -20,12 +20,12 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerSettingsRoutes } from './settings/routes.js';
 import { registerCustomerRoutes, subscribeLinking, subscribeTimeline } from './customers/index.js';
 import { registerFilterRoutes } from './filters/routes.js';
-import { defineScoringJobs, scheduleScoringJobs } from './scoring/index.js';
+import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
 import { attachRealtime, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
-import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, type TagDeps } from './tags/index.js';
+import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, TAG_JOBS, type TagDeps } from './tags/index.js';
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
@@ -64,8 +64,11 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   await migrateToLatest(database.db as unknown as Kysely<unknown>, logger);
 
   let demoAdminPassword: string | undefined;
+  let demoSeeded = false;
   if (config.sandbox) {
-    demoAdminPassword = (await seedDemoBank({ db, cipher, logger, config })).adminPassword;
+    const seed = await seedDemoBank({ db, cipher, logger, config });
+    demoAdminPassword = seed.adminPassword;
+    demoSeeded = seed.seeded;
   }
 
   const metrics = createMetrics();
@@ -125,6 +128,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerFilterRoutes(api);
     registerTagRoutes(api, tagDeps);
     registerSegmentRoutes(api, { db, cipher });
+    registerScoringRoutes(api, { db, jobs });
     imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
     wecom.registerApi(api);
@@ -164,6 +168,12 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
     await scheduleSegmentJobs(jobs);
+    if (demoSeeded && config.DEMO_SCORE_ON_SEED) {
+      // A newcomer sees tiers, tags and scores at once rather than after the first night.
+      const cause = { type: 'system', id: 'demo-seed' } as const;
+      await jobs.enqueue(TAG_JOBS.nightly, {}, { key: 'demo-seed', cause });
+      await jobs.enqueue(SCORING_JOB, {}, { key: 'demo-seed', cause });
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

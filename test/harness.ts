@@ -68,6 +68,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     JOBS_PROCESS_EVERY_MS: '100',
     SANDBOX_PORT: '0',
     WECOM_SYNC_ON_START: 'false',
+    DEMO_SCORE_ON_SEED: 'false',
     LOG_LEVEL: 'info',
     ...overrides,
   });

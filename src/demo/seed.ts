@@ -128,10 +128,27 @@ export async function seedDemoStaff(db: Db, password: string): Promise<void> {
 }
 
 /**
- * Seeds the demo bank in sandbox mode: branches, staff (all with the demo password), and
- * DEMO_CUSTOMERS synthetic customers when there are none.
+ * The demo bank's history, which the churn model learns from: every customer's balance 90 days ago
+ * (`attrs.aum90dAgo`) and, for about one in twelve, the core system's mark that the customer was lost
+ * (`attrs.churned`), with the signs that usually come with it (a balance 40–90 % lower than 90 days
+ * ago, no transaction for months). Deterministic: drawn from a hash of the CIF number.
  */
-export async function seedDemoBank(deps: { db: Db; cipher: FieldCipher; logger: Logger; config: Config }): Promise<{ adminPassword: string; customers: number }> {
+export async function plantDemoHistory(db: Db): Promise<void> {
+  await sql`
+    WITH h AS (SELECT id, abs(hashtext(cif_no)) AS x FROM customers)
+    UPDATE customers c SET
+      attrs = c.attrs || CASE WHEN h.x % 12 = 0
+        THEN jsonb_build_object('aum90dAgo', round(c.aum / (0.1 + (h.x / 12 % 50) / 100.0), 2), 'churned', true)
+        ELSE jsonb_build_object('aum90dAgo', round(c.aum * (0.95 + (h.x / 12 % 11) / 100.0), 2)) END,
+      last_txn_at = CASE WHEN h.x % 12 = 0 AND h.x % 3 <> 0 THEN now() - make_interval(days => 120 + (h.x % 200)::int) ELSE c.last_txn_at END
+    FROM h WHERE h.id = c.id`.execute(db);
+}
+
+/**
+ * Seeds the demo bank in sandbox mode: branches, staff (all with the demo password), and
+ * DEMO_CUSTOMERS synthetic customers with their history when there are none.
+ */
+export async function seedDemoBank(deps: { db: Db; cipher: FieldCipher; logger: Logger; config: Config }): Promise<{ adminPassword: string; customers: number; seeded: boolean }> {
   const { db, cipher, logger, config } = deps;
   const password = demoPassword(config);
   await seedDemoStaff(db, password);
@@ -140,7 +157,8 @@ export async function seedDemoBank(deps: { db: Db; cipher: FieldCipher; logger: 
   if (existing.n === 0 && config.DEMO_CUSTOMERS > 0) {
     const started = Date.now();
     customers = await insertSyntheticCustomers(db, cipher, generateCustomers(config.DEMO_CUSTOMERS));
+    await plantDemoHistory(db);
     logger.info({ customers, ms: Date.now() - started }, 'seeded demo customers');
   }
-  return { adminPassword: password, customers };
+  return { adminPassword: password, customers, seeded: existing.n === 0 && customers > 0 };
 }

@@ -26,6 +26,7 @@ export const configSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
   DEMO_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
   DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(1_000_000).default(2000),
+  DEMO_SCORE_ON_SEED: bool.default(true),
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
   LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   LOGIN_WINDOW_MINUTES: z.coerce.number().positive().default(15),

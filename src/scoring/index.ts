@@ -4,3 +4,4 @@ export { rfmClass, scoreRfmPopulation, RFM_CLASSES, type RfmClass, type RfmMetri
 export { trainChurnModel, scoreChurn, churnBand, CHURN_FEATURES, type ChurnModel, type ChurnRow, type ChurnScore, type ChurnBand, type ChurnReason } from './churn.js';
 export { PropensityModel, cooccurrence, suitable, PRODUCTS, type Product, type Recommendation } from './propensity.js';
 export { RFM_GROUP, CHURN_GROUP, PRODUCT_GROUP, CHURN_TAG_NAMES } from './tags.js';
+export { registerScoringRoutes } from './routes.js';
