@@ -123,7 +123,8 @@ export async function getCustomer(db: Db, cipher: FieldCipher, actor: Actor, id:
   const row = await db.selectFrom('customers').selectAll().where('id', '=', id).where(customerScope(actor)).executeTakeFirst();
   if (!row) throw notFound('customer');
   const m = maskedFor(actor.role, reveal);
-  const { mobile_enc, mobile_hash: _mh, id_number_enc, id_number_hash: _ih, ...rest } = row;
+  // tag_nos is the segment index's copy of the tags listed below, by internal number: not part of the record.
+  const { mobile_enc, mobile_hash: _mh, id_number_enc, id_number_hash: _ih, tag_nos: _tn, ...rest } = row;
   const contacts = await db
     .selectFrom('external_contacts as ec')
     .leftJoin('follow_relations as fr', (j) => j.onRef('fr.corp_id', '=', 'ec.corp_id').onRef('fr.external_userid', '=', 'ec.external_userid'))

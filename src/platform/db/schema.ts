@@ -94,6 +94,12 @@ export interface CustomerTable {
   unionid: Generated<string | null>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /**
+   * Derived, written only by triggers (0009_segment_speed), so never insertable or updatable here:
+   * tags.tag_no of every customer_tags row (deleted tags included), sorted; and the filter grammar's last contact.
+   */
+  tag_nos: ColumnType<number[], never, never>;
+  last_contact_at: ColumnType<Date | null, never, never>;
 }
 
 export interface ExternalContactTable {
@@ -351,6 +357,8 @@ export interface TagRow {
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
   deleted_at: Timestamp | null;
+  /** A small number for customers.tag_nos (identity, never reused); references keep using the uuid. */
+  tag_no: ColumnType<number, never, never>;
 }
 
 export interface CustomerTagRow {

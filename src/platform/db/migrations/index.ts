@@ -4,6 +4,7 @@ import * as m0002 from './0002_wecom.js';
 import * as m0003 from './0003_customer360.js';
 import * as m0004 from './0004_compliance.js';
 import * as m0005 from './0005_outbox.js';
+import * as m0009 from './0009_segment_speed.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0003_customer360': m0003,
   '0004_compliance': m0004,
   '0005_outbox': m0005,
+  '0009_segment_speed': m0009,
 };
