@@ -95,11 +95,15 @@ function maturesWithin(s: Scope, days: number): Bool {
       AND ${day} BETWEEN ${s.today} AND ${addDays(s.today, days)})`;
 }
 
-/** A reference names a tag by name (any group), 'group:name', or id; deleted tags never match. */
+/**
+ * A reference names a tag by name (any group), 'group:name', or id; deleted tags never match. customers.tag_nos
+ * holds the number of every tag the customer carries (kept by triggers on customer_tags, migration 0009), so the
+ * references are looked up once (an InitPlan) and the customer side is an overlap the customers_tag_nos GIN index
+ * serves. tag_nos is never NULL and an empty lookup overlaps nothing, so the condition is TRUE or FALSE.
+ */
 function hasTag(s: Scope, refs: string[]): Bool {
   const ids = refs.filter((r) => UUID.test(r));
-  return sql<SqlBool>`EXISTS (SELECT 1 FROM customer_tags fct JOIN tags ft ON ft.id = fct.tag_id JOIN tag_groups fg ON fg.id = ft.group_id
-    WHERE fct.customer_id = ${col(s, 'id')} AND ft.deleted_at IS NULL
+  return sql<SqlBool>`${col(s, 'tag_nos')} && ARRAY(SELECT ft.tag_no FROM tags ft JOIN tag_groups fg ON fg.id = ft.group_id WHERE ft.deleted_at IS NULL
       AND (ft.name = ANY(${refs}::text[]) OR fg.name || ':' || ft.name = ANY(${refs}::text[])${ids.length ? sql` OR ft.id = ANY(${ids}::uuid[])` : sql``}))`;
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
+import { compileFilter } from '../filters/index.js';
 import type { Db } from '../platform/db/database.js';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.js';
-import { compileRule } from './rule.js';
 import { SEGMENT_LIMITS, segmentDefinitionSchema, type BaseDefinition, type SegmentDefinition } from './definition.js';
 
 /**
@@ -127,11 +127,11 @@ export function planPredicate(plan: SegmentPlan, options: { now?: Date; timezone
   const d = plan.definition;
   switch (d.method) {
     case 'fixed': case 'imported': return members(plan, alias, true);
-    case 'rule': return compileRule(d.filter, filter);
-    case 'custom': return sql<SqlBool>`((${compileRule(d.filter, filter)} OR ${members(plan, alias, true)}) AND NOT ${members(plan, alias, false)})`;
+    case 'rule': return compileFilter(d.filter, filter);
+    case 'custom': return sql<SqlBool>`((${compileFilter(d.filter, filter)} OR ${members(plan, alias, true)}) AND NOT ${members(plan, alias, false)})`;
     case 'score': {
       const parts: Expression<SqlBool>[] = [];
-      if (d.filter) parts.push(compileRule(d.filter, filter));
+      if (d.filter) parts.push(compileFilter(d.filter, filter));
       if (d.propensity) parts.push(propensity(alias, d.propensity.productId, d.propensity.minScore));
       return and(parts);
     }
