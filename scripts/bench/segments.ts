@@ -8,8 +8,9 @@
  *
  *   npx tsx scripts/bench/segments.ts                # embedded PostgreSQL under .data/bench-segments
  *   BENCH_DATABASE_URL=postgres://u:p@host/db ...    # a server: the database scrm_bench_segments is (re)built on it
- *   BENCH_FRESH=1 rebuilds the data even when the database already holds it; BENCH_INDEXES=0 skips the proposed indexes;
- *   BENCH_EXPLAIN=1 prints each count's plan to stderr; BENCH_DB names another database (default scrm_bench_segments).
+ *   BENCH_FRESH=1 rebuilds the data even when the database already holds it (a reused one is migrated to the latest
+ *   schema first, as a deployment would); BENCH_EXPLAIN=1 prints each count's plan to stderr; BENCH_DB names another
+ *   database (default scrm_bench_segments). The indexes and derived columns are the product's (migration 0009).
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,7 @@ import pg from 'pg';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/platform/db/database.js';
+import { migrations } from '../../src/platform/db/migrations/index.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 import type { Actor } from '../../src/platform/http/context.js';
 import type { TagLayer } from '../../src/platform/db/schema.js';
@@ -43,20 +45,6 @@ const NOW = DEFAULT_AS_OF;
 const ENV = { today: '2026-11-23', timeZone: 'Asia/Shanghai' };
 const ADMIN: Actor = { id: 'bench', username: 'bench', displayName: 'bench', role: 'admin', branchId: null, corpId: null, wecomUserid: null, sessionId: 'bench' };
 
-/**
- * Indexes this benchmark proposes for a migration (docs/benchmarks.md); created here to measure with them. Customer
- * rows are wide (encrypted fields), so a condition answered from a covering index (INCLUDE (id)) avoids visiting
- * the heap; the first four replace customers_aum, customers_branch, customers_risk and customers_birth_md.
- */
-export const PROPOSED_INDEXES = [
-  'CREATE INDEX IF NOT EXISTS customers_aum_id ON customers (aum) INCLUDE (id)',
-  'CREATE INDEX IF NOT EXISTS customers_branch_id ON customers (branch_id) INCLUDE (id)',
-  'CREATE INDEX IF NOT EXISTS customers_risk_assessed ON customers (risk_level, risk_assessed_at) INCLUDE (id)',
-  'CREATE INDEX IF NOT EXISTS customers_birth_md_cover ON customers (((EXTRACT(MONTH FROM birth_date) * 100 + EXTRACT(DAY FROM birth_date))::int)) INCLUDE (birth_date, marketing_consent, id)',
-  'CREATE INDEX IF NOT EXISTS customer_scores_band ON customer_scores (churn_band) INCLUDE (customer_id)',
-  "CREATE INDEX IF NOT EXISTS timeline_messages_at ON timeline_events (at) INCLUDE (customer_id) WHERE kind IN ('message_in', 'message_out')",
-  'CREATE INDEX IF NOT EXISTS follow_relations_added ON follow_relations (added_at) INCLUDE (corp_id, external_userid)',
-];
 /** Hash joins of a few hundred thousand ids spill to disk with the default 4 MB; a tuned server gives them more. */
 const WORK_MEM = process.env.BENCH_WORK_MEM ?? '64MB';
 
@@ -254,9 +242,12 @@ async function main(): Promise<void> {
       await migrateToLatest(database.db as unknown as Kysely<unknown>, logger);
       log(`loading ${N.toLocaleString('en-US')} customers into ${DB_NAME}`);
       await loadData(database.db);
-    } else log(`reusing ${N.toLocaleString('en-US')} customers in ${DB_NAME} (BENCH_FRESH=1 rebuilds)`);
-    if (process.env.BENCH_INDEXES !== '0') for (const index of PROPOSED_INDEXES) await sql.raw(index).execute(database.db);
-    else for (const index of PROPOSED_INDEXES) await sql`DROP INDEX IF EXISTS ${sql.id(index.split(' ')[5]!)}`.execute(database.db);
+    } else {
+      log(`reusing ${N.toLocaleString('en-US')} customers in ${DB_NAME} (BENCH_FRESH=1 rebuilds)`);
+      const started = performance.now();
+      const applied = await migrateToLatest(database.db as unknown as Kysely<unknown>, logger);
+      if (applied.results?.length) log(`migrated (${applied.results.map((r) => r.migrationName).join(', ')}) in ${ms((performance.now() - started) / 1000)} s`);
+    }
     // Settings apply to new sessions: reconnect after setting it.
     await sql.raw(`ALTER DATABASE ${DB_NAME} SET work_mem = '${WORK_MEM.replace(/'/g, '')}'`).execute(database.db);
     await database.close();
@@ -285,7 +276,7 @@ async function main(): Promise<void> {
       bench: 'segments', customers: N, rules: results,
       worst_p50_ms: Math.max(...results.map((r) => r.p50_ms)),
       worst_ratio: ms(Math.min(...results.map((r) => r.naive_p50_ms / r.p50_ms))),
-      indexes: process.env.BENCH_INDEXES === '0' ? [] : PROPOSED_INDEXES.map((i) => i.split(' ')[5]), work_mem: WORK_MEM,
+      schema: Object.keys(migrations).at(-1), work_mem: WORK_MEM,
       load_average: loadavg().map((v) => Math.round(v * 100) / 100), cpus: cpus().length,
     }) + '\n');
   } finally {
