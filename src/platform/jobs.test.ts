@@ -74,4 +74,31 @@ describe('jobs', () => {
     await until(() => seen.length === 1);
     expect(seen[0]).to.deep.equal({ type: 'member', id: 'staff-9' });
   });
+
+  it('enqueues many jobs in one call, each run once with its payload and cause, skipping keys already there', async () => {
+    const seen: { n: number; cause: unknown; key: string | undefined }[] = [];
+    jobs.define({ name: 'test.bulk', payload: z.object({ n: z.number() }), handler: async (p, context) => void seen.push({ n: p.n, cause: context.cause, key: context.key }) });
+    const cause = { type: 'sop', id: 'enrollment-1' } as const;
+    expect(await jobs.enqueue('test.bulk', { n: 0 }, { key: 'bulk:0', cause })).to.equal(true);
+    const items = [0, 1, 2, 3, 4, 2].map((n) => ({ payload: { n }, key: `bulk:${n}`, cause }));
+    // bulk:0 exists already and bulk:2 is given twice: four new jobs.
+    expect(await jobs.enqueueMany('test.bulk', items)).to.equal(4);
+    await until(() => seen.length === 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.map((s) => s.n).sort()).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(seen.every((s) => s.key === `bulk:${s.n}` && (s.cause as { id: string }).id === 'enrollment-1')).to.equal(true);
+    expect(await jobs.enqueueMany('test.bulk', items)).to.equal(0);
+  });
+
+  it('writes none of a bulk enqueue when one payload is wrong, and names the item and field', async () => {
+    const cause = { type: 'system' } as const;
+    try {
+      await jobs.enqueueMany('test.bulk', [{ payload: { n: 10 }, key: 'bulk:10', cause }, { payload: { n: 'x' }, key: 'bulk:11', cause }]);
+      expect.fail('should have thrown');
+    } catch (error) {
+      expect((error as { details: { issues: { path: string }[] } }).details.issues[0]!.path).to.equal('1.payload.n');
+    }
+    const { rows } = await database.pool.query(`SELECT count(*)::int AS n FROM agenda_jobs WHERE data->>'jobKey' IN ('bulk:10', 'bulk:11')`);
+    expect(rows[0].n).to.equal(0);
+  });
 });

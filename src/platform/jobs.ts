@@ -1,4 +1,4 @@
-import { Agenda, exponential, type Job } from 'agenda';
+import { Agenda, exponential, toJobId, type Job } from 'agenda';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 import type { z } from 'zod';
@@ -16,6 +16,8 @@ export interface JobContext {
   name: string;
   /** 1 on the first run, 2 on the first retry, ... */
   attempt: number;
+  /** The deterministic key the job was enqueued with, if any. */
+  key?: string;
   cause: Cause;
   logger: Logger;
 }
@@ -46,15 +48,40 @@ export interface EnqueueOptions {
   cause: Cause;
 }
 
+export interface BulkJob {
+  payload: unknown;
+  /** Deterministic key, required here: a job whose name and key already exist is skipped. */
+  key: string;
+  runAt?: Date;
+  cause: Cause;
+}
+
 export interface JobRunner {
   define<S extends z.ZodType>(spec: JobSpec<S>): void;
   /** Returns false when a job with the same key already exists. */
   enqueue(name: string, payload: unknown, options: EnqueueOptions): Promise<boolean>;
+  /**
+   * Many jobs of one name in one statement and one wake-up of the workers. Every payload is
+   * checked before anything is written; keys already present (or repeated in `items`) are
+   * skipped. Returns how many jobs were created.
+   */
+  enqueueMany(name: string, items: readonly BulkJob[]): Promise<number>;
   /** A repeating job (interval in ms or a cron expression), one per name. */
   every(name: string, interval: string | number, payload: unknown, options: { cause: Cause; timezone?: string }): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly agenda: Agenda;
+}
+
+/** agenda's table, named here so that the backend and the bulk insert below cannot disagree. */
+const JOB_TABLE = 'agenda_jobs';
+
+/** The columns agenda's repository writes for a new job that is neither single nor unique. */
+interface NewJobRow {
+  priority: number;
+  nextRunAt: Date;
+  type: string;
+  data: string;
 }
 
 export function createJobRunner(options: {
@@ -65,7 +92,7 @@ export function createJobRunner(options: {
 }): JobRunner {
   const { logger } = options;
   const specs = new Map<string, JobSpec<z.ZodType>>();
-  const backend = new PostgresBackend({ pool: options.pool, ensureSchema: false });
+  const backend = new PostgresBackend({ pool: options.pool, ensureSchema: false, tableName: JOB_TABLE });
   const agenda = new Agenda({
     backend,
     processEvery: options.processEveryMs,
@@ -92,14 +119,77 @@ export function createJobRunner(options: {
     logger.error({ err: error, job: job.attrs.name, jobId: String(job.attrs._id) }, 'job gave up after its last retry');
   });
 
-  function parse<S extends z.ZodType>(spec: JobSpec<S>, payload: unknown): z.output<S> {
+  /** `at` names the item of a bulk enqueue, so that the issue paths say which one is wrong. */
+  function parse<S extends z.ZodType>(spec: JobSpec<S>, payload: unknown, at: (string | number)[] = []): z.output<S> {
     const result = spec.payload.safeParse(payload);
     if (!result.success) {
       throw new AppError('invalid', `invalid payload for job ${spec.name}`, {
-        issues: result.error.issues.map((i) => ({ path: ['payload', ...i.path].join('.'), message: i.message })),
+        issues: result.error.issues.map((i) => ({ path: [...at, 'payload', ...i.path].join('.'), message: i.message })),
       });
     }
     return result.data;
+  }
+
+  function specOf(name: string): JobSpec<z.ZodType> {
+    const spec = specs.get(name);
+    if (!spec) throw new Error(`job ${name} is not defined`);
+    return spec;
+  }
+
+  /**
+   * A new job's row as agenda would write it: the job is built by agenda itself (create, then
+   * schedule, as `enqueue` does), so the priority, type and run time follow agenda's defaults.
+   */
+  function newJobRow(name: string, data: StoredData, runAt: Date | undefined): NewJobRow {
+    const attrs = agenda.create(name, data).schedule(runAt ?? new Date()).toJson(true);
+    if (!attrs.nextRunAt || !attrs.type) throw new Error(`agenda built job ${name} without a run time or type`);
+    return { priority: Number(attrs.priority ?? 0), nextRunAt: attrs.nextRunAt, type: attrs.type, data: JSON.stringify(attrs.data) };
+  }
+
+  /**
+   * One statement for the lot. The column list and the constants are those of the repository's
+   * plain INSERT (PostgresJobRepository.saveJob); the conflict target is the unique index on the
+   * job key (migration 0001), and DO NOTHING also skips a key repeated within the statement.
+   * Returns the number inserted and, for the wake-up, one new job and the earliest run time.
+   */
+  async function insertNewJobs(name: string, rows: NewJobRow[]): Promise<{ inserted: number; firstId: string | null; firstRunAt: Date | null }> {
+    const column = <T>(pick: (row: NewJobRow) => T) => rows.map(pick);
+    const { rows: result } = await options.pool.query<{ inserted: number; first_id: string | null; first_run_at: Date | null }>(
+      `WITH new_jobs AS (
+         INSERT INTO "${JOB_TABLE}" (
+           name, priority, next_run_at, type, repeat_timezone,
+           repeat_interval, data, repeat_at, disabled, fork, last_modified_by,
+           start_date, end_date, skip_days)
+         SELECT $1, j.priority, j.next_run_at, j.type, NULL, NULL, j.data, NULL, FALSE, FALSE, $2, NULL, NULL, NULL
+           FROM unnest($3::int[], $4::timestamptz[], $5::text[], $6::jsonb[]) AS j(priority, next_run_at, type, data)
+         ON CONFLICT (name, (data->>'jobKey')) WHERE data ? 'jobKey' DO NOTHING
+         RETURNING id, next_run_at)
+       SELECT count(*)::int AS inserted, (array_agg(id ORDER BY next_run_at))[1]::text AS first_id, min(next_run_at) AS first_run_at
+         FROM new_jobs`,
+      [
+        name,
+        agenda.attrs.name || null,
+        column((r) => r.priority),
+        column((r) => r.nextRunAt),
+        column((r) => r.type),
+        column((r) => r.data),
+      ],
+    );
+    const row = result[0];
+    return { inserted: row?.inserted ?? 0, firstId: row?.first_id ?? null, firstRunAt: row?.first_run_at ?? null };
+  }
+
+  /**
+   * The wake-up `job.save()` sends, once for the batch: a worker that hears it fills its queue
+   * with every due job of that name, not only the one named. agenda skips it when this process's
+   * channel is not connected, and logs (as 'error') a failed NOTIFY; the jobs are committed either
+   * way and the next regular scan finds them.
+   */
+  async function wakeWorkers(name: string, firstId: string, firstRunAt: Date): Promise<void> {
+    const job = agenda.create(name, {});
+    job.attrs._id = toJobId(firstId);
+    job.attrs.nextRunAt = firstRunAt;
+    await agenda.publishJobNotification(job);
   }
 
   function wrap(error: unknown): never {
@@ -119,6 +209,7 @@ export function createJobRunner(options: {
             jobId: String(job.attrs._id),
             name: spec.name,
             attempt: (job.attrs.failCount ?? 0) + 1,
+            key: data.jobKey,
             cause: data.cause,
             logger: logger.child({ job: spec.name, jobId: String(job.attrs._id), jobKey: data.jobKey }),
           };
@@ -143,8 +234,7 @@ export function createJobRunner(options: {
       );
     },
     async enqueue(name, payload, { key, runAt, cause }) {
-      const spec = specs.get(name);
-      if (!spec) throw new Error(`job ${name} is not defined`);
+      const spec = specOf(name);
       const data: StoredData = { payload: parse(spec, payload), cause, ...(key ? { jobKey: key } : {}) };
       try {
         await agenda.ready;
@@ -158,9 +248,26 @@ export function createJobRunner(options: {
         return wrap(error);
       }
     },
+    async enqueueMany(name, items) {
+      const spec = specOf(name);
+      // Every item first: a batch with one bad item writes nothing.
+      const data = items.map((item, index): StoredData => {
+        if (!item.key) throw new AppError('invalid', `job ${name} needs a key for each item`, { issues: [{ path: `${index}.key`, message: 'required' }] });
+        return { payload: parse(spec, item.payload, [index]), cause: item.cause, jobKey: item.key };
+      });
+      if (data.length === 0) return 0;
+      try {
+        await agenda.ready;
+        const rows = data.map((d, index) => newJobRow(name, d, items[index]!.runAt));
+        const { inserted, firstId, firstRunAt } = await insertNewJobs(name, rows);
+        if (firstId && firstRunAt) await wakeWorkers(name, firstId, firstRunAt);
+        return inserted;
+      } catch (error) {
+        return wrap(error);
+      }
+    },
     async every(name, interval, payload, { cause, timezone }) {
-      const spec = specs.get(name);
-      if (!spec) throw new Error(`job ${name} is not defined`);
+      const spec = specOf(name);
       try {
         await agenda.ready;
         await agenda.every(interval, name, { payload: parse(spec, payload), cause } satisfies StoredData, {

@@ -569,12 +569,13 @@ describe('the WeCom callback gateway', () => {
 
     it('has the sweeper enqueue an event whose job was never enqueued, once it is 30 seconds old', async () => {
       // An inbox whose job store is down: the rows are recorded, their jobs are not.
-      const brokenJobs: JobRunner = { ...jobs, enqueue: async () => Promise.reject(new AppError('unavailable', 'job store unavailable')) };
+      const down = async () => Promise.reject(new AppError('unavailable', 'job store unavailable'));
+      const brokenJobs: JobRunner = { ...jobs, enqueue: down, enqueueMany: down };
       const orphans = new Inbox({ db: database.db, jobs: brokenJobs, logger });
       const old = await orphans.record(BANK.corpId, parseXml(buildXml(contactEvent('edit_external_contact', 'wm-orphan-old'))));
       const fresh = await orphans.record(BANK.corpId, parseXml(buildXml(contactEvent('edit_external_contact', 'wm-orphan-fresh'))));
       await orphans.drain();
-      expect(logs.lines.some((l) => String(l.msg).includes('could not be enqueued') && l.inboxId === old.id)).to.equal(true);
+      expect(logs.lines.some((l) => String(l.msg).includes('could not be enqueued') && l.firstInboxId === old.id)).to.equal(true);
       const keyed = async (id: string) =>
         Number((await sql<{ n: string }>`SELECT count(*) AS n FROM agenda_jobs WHERE data->>'jobKey' = ${jobKeyOf(id)}`.execute(db())).rows[0]!.n);
       expect([await keyed(old.id), await keyed(fresh.id)]).to.deep.equal([0, 0]);

@@ -20,7 +20,8 @@ import { dedupeKeyOf, eventNameOf } from './dedupe.js';
  *
  * Each new row gets one `wecom.process-event` job, keyed by the row id. The job is enqueued after
  * the row is committed and off the request path, by a small bounded queue: a burst of callbacks is
- * answered as soon as its rows are committed, and the job inserts follow at their own pace.
+ * answered as soon as its rows are committed, and the job inserts follow at their own pace, many
+ * jobs to a statement.
  * Whatever is lost on the way (the job store down, the queue full, the process killed) leaves the
  * row `received` with no job; the sweeper (`wecom.inbox-sweep`, every minute) enqueues those once
  * they are 30 s old. A second enqueue of the same key is a no-op, so the sweeper never doubles a job.
@@ -64,6 +65,8 @@ export interface InboxOptions {
   maxBatch?: number;
   /** Job inserts in flight at once; default 4. */
   enqueueConcurrency?: number;
+  /** Most jobs written by one insert; default 500. */
+  enqueueBatch?: number;
   /** Ids waiting for their job; beyond this the sweeper takes over. Default 50,000. */
   maxQueued?: number;
 }
@@ -116,6 +119,7 @@ export class Inbox {
   private readonly jobs: JobRunner;
   private readonly logger: Logger;
   private readonly enqueueConcurrency: number;
+  private readonly enqueueBatch: number;
   private readonly maxQueued: number;
   private readonly writeConcurrency: number;
   private readonly maxBatch: number;
@@ -136,6 +140,7 @@ export class Inbox {
     this.jobs = options.jobs;
     this.logger = options.logger;
     this.enqueueConcurrency = options.enqueueConcurrency ?? 4;
+    this.enqueueBatch = options.enqueueBatch ?? 500;
     this.maxQueued = options.maxQueued ?? 50_000;
     this.writeConcurrency = options.writeConcurrency ?? 4;
     this.maxBatch = options.maxBatch ?? 200;
@@ -264,18 +269,25 @@ export class Inbox {
     this.pump();
   }
 
+  /**
+   * Enqueues waiting rows' jobs in bulk: each call takes up to `enqueueBatch` ids and writes
+   * their jobs in one statement (`enqueueMany`), at most `enqueueConcurrency` calls at a time.
+   * A failed call leaves its rows `received`; the sweeper enqueues them later.
+   */
   private pump(): void {
     while (this.enqueuing < this.enqueueConcurrency && this.head < this.toEnqueue.length) {
-      const inboxId = this.toEnqueue[this.head++]!;
+      const ids = this.toEnqueue.slice(this.head, this.head + this.enqueueBatch);
+      this.head += ids.length;
       if (this.head === this.toEnqueue.length || this.head > 4096) {
         // Drop what was taken, in one go rather than by shift() per id.
         this.toEnqueue = this.toEnqueue.slice(this.head);
         this.head = 0;
       }
       this.enqueuing++;
-      this.enqueue(inboxId)
+      this.jobs
+        .enqueueMany(PROCESS_EVENT_JOB, ids.map((inboxId) => ({ payload: { inboxId }, key: jobKeyOf(inboxId), cause: CAUSE })))
         .catch((error: unknown) => {
-          this.logger.warn({ err: error, inboxId }, 'wecom event recorded but its job could not be enqueued; the sweeper will retry');
+          this.logger.warn({ err: error, rows: ids.length, firstInboxId: ids[0] }, 'wecom events recorded but their jobs could not be enqueued; the sweeper will retry');
         })
         .finally(() => {
           this.enqueuing--;
