@@ -331,7 +331,16 @@ export interface OutboxTable {
   review_id: Generated<string | null>;
   ref_type: Generated<string | null>;
   ref_id: Generated<string | null>;
+  batch_id: Generated<string | null>;
+  /** Rows with the same group key (same sender and content) may go out in one provider call. */
+  group_key: Generated<string | null>;
+  /** What happened at the customer's end, for member-confirmed sends (get_groupmsg_send_result). */
+  delivery: Generated<OutboxDelivery | null>;
+  delivered_at: Generated<Timestamp | null>;
+  msgid: Generated<string | null>;
 }
+
+export type OutboxDelivery = 'awaiting' | 'delivered' | 'not_friend' | 'quota_reached' | 'unsent' | 'cancelled';
 
 export type TagLayer = 'fact' | 'rule' | 'model' | 'manual';
 export type CustomerTagSource = 'fact' | 'rule' | 'model' | 'member' | 'sop' | 'import' | 'wecom';
@@ -560,4 +569,183 @@ export interface Database {
   compliance_rule_sets: ComplianceRuleSetRow;
   compliance_rules: ComplianceRuleRow;
   compliance_reviews: ComplianceReviewRow;
+}
+
+export type MaterialKind = 'text' | 'image' | 'link' | 'miniprogram' | 'file' | 'product';
+export type MaterialStatus = 'draft' | 'pending' | 'approved' | 'rejected' | 'retired';
+
+export interface MaterialRow {
+  id: Generated<string>;
+  kind: MaterialKind;
+  title: string;
+  text: Generated<string>;
+  /** The WeCom attachment object sent with the text (SHAPES: image, link, miniprogram, video, file). */
+  attachment: Json<Record<string, unknown> | null>;
+  product_ids: Generated<string[]>;
+  labels: Generated<string[]>;
+  status: Generated<MaterialStatus>;
+  version: Generated<number>;
+  disclosures: Generated<string[]>;
+  verdict: 'pass' | 'warn' | 'block' | null;
+  findings: Json<unknown[] | null>;
+  review_note: string | null;
+  created_by: string | null;
+  submitted_at: Timestamp | null;
+  reviewed_by: string | null;
+  reviewed_at: Timestamp | null;
+  retired_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type SopTemplateStatus = 'draft' | 'active' | 'paused' | 'archived';
+
+export interface SopTemplateRow {
+  id: Generated<string>;
+  key: string;
+  name: string;
+  description: Generated<string>;
+  status: Generated<SopTemplateStatus>;
+  draft: Json<unknown>;
+  current_version: number | null;
+  source: Generated<'file' | 'console'>;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SopTemplateVersionRow {
+  id: Generated<string>;
+  template_id: string;
+  version: number;
+  definition: Json<unknown>;
+  published_by: string | null;
+  published_at: Generated<Date>;
+}
+
+export type SopEnrollmentStatus = 'active' | 'paused' | 'completed' | 'exited' | 'cancelled' | 'failed';
+
+export interface SopEnrollmentRow {
+  id: Generated<string>;
+  template_id: string;
+  version_id: string;
+  customer_id: string;
+  corp_id: string | null;
+  member_userid: string | null;
+  external_userid: string | null;
+  run_key: string;
+  occurrence: Generated<string>;
+  status: Generated<SopEnrollmentStatus>;
+  exit_reason: string | null;
+  trigger: Json<Record<string, unknown>>;
+  cause_type: string;
+  cause_id: string | null;
+  started_at: Generated<Date>;
+  ended_at: Timestamp | null;
+  updated_at: Generated<Date>;
+}
+
+export type SopStepStatus = 'pending' | 'waiting' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
+
+export interface SopStepRunRow {
+  id: Generated<string>;
+  enrollment_id: string;
+  step_id: string;
+  kind: string;
+  status: Generated<SopStepStatus>;
+  parent_id: string | null;
+  cause_type: string;
+  cause_id: string | null;
+  run_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  attempts: Generated<number>;
+  /** How a message step reached the customer: member_confirm, sidebar_task, bot, kf. */
+  delivery: string | null;
+  outbox_id: string | null;
+  result: Json<Record<string, unknown> | null>;
+  error: string | null;
+  created_at: Generated<Date>;
+}
+
+export type SopTaskStatus = 'open' | 'done' | 'snoozed' | 'cancelled';
+
+export interface SopTaskRow {
+  id: Generated<string>;
+  corp_id: string | null;
+  member_userid: string;
+  customer_id: string | null;
+  external_userid: string | null;
+  enrollment_id: string | null;
+  step_run_id: string | null;
+  mass_send_id: string | null;
+  /** todo: something to do; send: prepared content the member sends from the sidebar. */
+  kind: Generated<'todo' | 'send'>;
+  title: string;
+  body: Generated<string>;
+  outbox_id: string | null;
+  due_at: Timestamp | null;
+  status: Generated<SopTaskStatus>;
+  snoozed_until: Timestamp | null;
+  done_at: Timestamp | null;
+  done_by: string | null;
+  cause_type: string;
+  cause_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type MassSendStatus = 'scheduled' | 'queued' | 'sending' | 'completed' | 'cancelled' | 'failed';
+
+export interface MassSendRow {
+  id: Generated<string>;
+  corp_id: string;
+  name: string;
+  audience: Json<Record<string, unknown>>;
+  snapshot_id: string | null;
+  material_id: string | null;
+  content: Json<Record<string, unknown>>;
+  purpose: Generated<'marketing' | 'service'>;
+  scheduled_at: Generated<Timestamp>;
+  status: Generated<MassSendStatus>;
+  error: string | null;
+  created_by: string | null;
+  created_at: Generated<Date>;
+  queued_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+  updated_at: Generated<Date>;
+}
+
+export type OutboxBatchStatus = 'sending' | 'sent' | 'failed' | 'released';
+
+export interface OutboxBatchRow {
+  id: Generated<string>;
+  corp_id: string;
+  channel: string;
+  sender: string | null;
+  group_key: string | null;
+  size: number;
+  status: Generated<OutboxBatchStatus>;
+  msgid: string | null;
+  fail_list: Json<unknown[] | null>;
+  claimed_by: string;
+  claimed_at: Generated<Date>;
+  lease_until: Timestamp;
+  finished_at: Timestamp | null;
+  /** How an in-doubt batch was settled: found in WeCom, or released to be sent again. */
+  resolution: string | null;
+  error: string | null;
+}
+
+/** SOP automation, materials, mass sends and the dispatcher's batches (migration 0010). */
+export interface Database {
+  materials: MaterialRow;
+  sop_templates: SopTemplateRow;
+  sop_template_versions: SopTemplateVersionRow;
+  sop_enrollments: SopEnrollmentRow;
+  sop_step_runs: SopStepRunRow;
+  sop_tasks: SopTaskRow;
+  mass_sends: MassSendRow;
+  outbox_batches: OutboxBatchRow;
 }

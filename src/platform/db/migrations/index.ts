@@ -5,6 +5,7 @@ import * as m0003 from './0003_customer360.js';
 import * as m0004 from './0004_compliance.js';
 import * as m0005 from './0005_outbox.js';
 import * as m0009 from './0009_segment_speed.js';
+import * as m0010 from './0010_sop.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_compliance': m0004,
   '0005_outbox': m0005,
   '0009_segment_speed': m0009,
+  '0010_sop': m0010,
 };
