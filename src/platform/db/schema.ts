@@ -609,6 +609,7 @@ export interface SopTemplateRow {
   draft: Json<unknown>;
   current_version: number | null;
   source: Generated<'file' | 'console'>;
+  fired_until: Timestamp | null;
   created_by: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -629,7 +630,7 @@ export interface SopEnrollmentRow {
   id: Generated<string>;
   template_id: string;
   version_id: string;
-  customer_id: string;
+  customer_id: string | null;
   corp_id: string | null;
   member_userid: string | null;
   external_userid: string | null;

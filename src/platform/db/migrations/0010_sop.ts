@@ -51,6 +51,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       draft jsonb NOT NULL,
       current_version integer,
       source text NOT NULL DEFAULT 'console' CHECK (source IN ('file','console')),
+      -- Date and schedule triggers: the last occurrence fired, so a missed minute is caught up, never repeated.
+      fired_until timestamptz,
       created_by uuid REFERENCES staff(id) ON DELETE SET NULL,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now()
@@ -71,7 +73,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
       template_id uuid NOT NULL REFERENCES sop_templates(id) ON DELETE CASCADE,
       version_id uuid NOT NULL REFERENCES sop_template_versions(id) ON DELETE CASCADE,
-      customer_id uuid NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+      -- A WeCom contact not (yet) linked to a bank customer can be enrolled too (a new-customer journey).
+      customer_id uuid REFERENCES customers(id) ON DELETE CASCADE,
       corp_id text,
       member_userid text,
       external_userid text,
@@ -88,6 +91,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX sop_enrollments_template ON sop_enrollments (template_id, status)`.execute(db);
   await sql`CREATE INDEX sop_enrollments_customer ON sop_enrollments (customer_id, status)`.execute(db);
+  await sql`CREATE INDEX sop_enrollments_contact ON sop_enrollments (corp_id, external_userid, status)`.execute(db);
 
   await sql`
     CREATE TABLE sop_step_runs (
