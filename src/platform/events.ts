@@ -28,6 +28,8 @@ export const EVENTS = {
   groupChanged: 'group.changed',
   messageReceived: 'message.received',
   wecomSynced: 'wecom.synced',
+  cardVisited: 'card.visited',
+  sopEnrolled: 'sop.enrolled',
 } as const;
 
 export type EventName = (typeof EVENTS)[keyof typeof EVENTS];
@@ -44,8 +46,11 @@ export interface EventPayloads {
   'contact.edited': { corpId: string; userid: string; externalUserid: string };
   'tags.changed': { corpId: string; externalUserid?: string; added: string[]; removed: string[] };
   'group.changed': { corpId: string; chatId: string; change: string };
-  'message.received': { channel: string; from: string; text: string };
+  /** `from` is the customer's external_userid (or a member's userid on the app channel); `intents` as detected by the reply engine. */
+  'message.received': { channel: string; from: string; text: string; corpId?: string; intents?: string[] };
   'wecom.synced': { corpId: string; runId: string };
+  'card.visited': { corpId: string; memberUserid: string; externalUserid?: string; customerId?: string; visitorId: string };
+  'sop.enrolled': { templateId: string; templateKey: string; enrollmentIds: string[] };
 }
 
 export interface DomainEvent<N extends EventName = EventName> {
