@@ -8,6 +8,13 @@ import { invalid, notFound } from '../platform/errors.js';
  * with a version. Later modules add their keys to this registry.
  */
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+  .refine((d) => {
+    const t = Date.parse(`${d}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
+  }, 'not a calendar date');
 
 export const SETTINGS = {
   'outbound.quietHours': {
@@ -31,6 +38,28 @@ export const SETTINGS = {
     description: '默认欢迎语：渠道活码未设置欢迎语时发送；{客户经理} 会替换为客户经理姓名',
     schema: z.object({ text: z.string().min(1).max(1000) }),
     default: { text: '您好，我是星河银行客户经理{客户经理}，很高兴为您服务。如需帮助，直接在这里留言即可。' },
+  },
+  'sop.workingCalendar': {
+    description: '工作日历：法定节假日与调休上班日（用于“下一个工作日”）',
+    schema: z
+      .object({ holidays: z.array(isoDate).max(500), workdays: z.array(isoDate).max(200) })
+      .refine((c) => !c.holidays.some((d) => c.workdays.includes(d)), 'a date cannot be both a holiday and a workday'),
+    // The State Council's notice for 2026 (国办发明电, 4 November 2025); every day of each block is listed,
+    // weekends included. 2027 元旦 is assumed to be 1–3 January until that year's notice is published:
+    // operations staff maintain this list each year.
+    default: {
+      holidays: [
+        '2026-01-01', '2026-01-02', '2026-01-03', // 元旦
+        '2026-02-15', '2026-02-16', '2026-02-17', '2026-02-18', '2026-02-19', '2026-02-20', '2026-02-21', '2026-02-22', '2026-02-23', // 春节
+        '2026-04-04', '2026-04-05', '2026-04-06', // 清明
+        '2026-05-01', '2026-05-02', '2026-05-03', '2026-05-04', '2026-05-05', // 劳动节
+        '2026-06-19', '2026-06-20', '2026-06-21', // 端午
+        '2026-09-25', '2026-09-26', '2026-09-27', // 中秋
+        '2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04', '2026-10-05', '2026-10-06', '2026-10-07', // 国庆
+        '2027-01-01', '2027-01-02', '2027-01-03', // 2027 元旦
+      ],
+      workdays: ['2026-01-04', '2026-02-14', '2026-02-28', '2026-05-09', '2026-09-20', '2026-10-10'],
+    },
   },
 } as const;
 
