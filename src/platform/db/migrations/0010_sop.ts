@@ -193,7 +193,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD COLUMN delivery text CHECK (delivery IN ('awaiting','delivered','not_friend','quota_reached','unsent','cancelled')),
       ADD COLUMN delivered_at timestamptz,
       ADD COLUMN msgid text`.execute(db);
-  await sql`CREATE INDEX outbox_pending ON outbox (created_at) WHERE status = 'pending'`.execute(db);
+  // Claiming due rows uses outbox_pending (0002): (created_at) WHERE status IN ('pending','sending').
   await sql`CREATE INDEX outbox_batch ON outbox (batch_id) WHERE batch_id IS NOT NULL`.execute(db);
   await sql`CREATE INDEX outbox_awaiting ON outbox (corp_id, msgid) WHERE delivery = 'awaiting'`.execute(db);
   // The per-customer receiving quota counts the corp mass messages a recipient got in a period.
@@ -204,7 +204,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX IF EXISTS outbox_quota`.execute(db);
   await sql`DROP INDEX IF EXISTS outbox_awaiting`.execute(db);
   await sql`DROP INDEX IF EXISTS outbox_batch`.execute(db);
-  await sql`DROP INDEX IF EXISTS outbox_pending`.execute(db);
   await sql`ALTER TABLE outbox DROP COLUMN IF EXISTS msgid, DROP COLUMN IF EXISTS delivered_at, DROP COLUMN IF EXISTS delivery, DROP COLUMN IF EXISTS group_key, DROP COLUMN IF EXISTS batch_id`.execute(db);
   for (const table of ['outbox_batches', 'mass_sends', 'sop_tasks', 'sop_step_runs', 'sop_enrollments', 'sop_template_versions', 'sop_templates', 'materials']) {
     await sql`DROP TABLE IF EXISTS ${sql.table(table)}`.execute(db);
