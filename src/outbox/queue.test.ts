@@ -49,6 +49,12 @@ describe('queueing an outbound message', () => {
     expect(stored.payload).to.deep.equal({ text: '您好，本月大额存单额度已开放，欢迎咨询。', attachments: [] });
   });
 
+  it('keeps the group key that lets rows of one mass send go out in one call', async () => {
+    const queued = await queueMessage({ db: handle.db, gate }, base({ groupKey: 'mass:m-1:ZhangWei' }));
+    expect((await row(queued.id)).group_key).to.equal('mass:m-1:ZhangWei');
+    expect((await row((await queueMessage({ db: handle.db, gate }, base())).id)).group_key).to.equal(null);
+  });
+
   it('returns the first row for a repeated key without judging or writing again', async () => {
     const input = base();
     const first = await queueMessage({ db: handle.db, gate }, input);

@@ -50,6 +50,12 @@ export interface QueueInput {
   ref?: { type: string; id: string };
   /** Channel-specific fields kept in the payload beside text and attachments (welcome_code, open_kfid, ...). */
   extra?: Record<string, unknown>;
+  /**
+   * Rows with the same group key go out together in one provider call (one add_msg_template for
+   * up to 10,000 recipients). Only rows of one corp, channel, sender and content may share a key,
+   * e.g. `mass:<massSendId>:<sender>`; without one each row is its own call.
+   */
+  groupKey?: string | null;
   notBefore?: Date | null;
   expiresAt?: Date | null;
   /** Staff wrote the text (not approved material): held for review when it reads like marketing and did not pass. */
@@ -117,6 +123,7 @@ export async function queueMessage(deps: { db: Db; gate: ComplianceGate }, input
       review_id: decision.reviewId ?? null,
       ref_type: input.ref?.type ?? null,
       ref_id: input.ref?.id ?? null,
+      group_key: input.groupKey ?? null,
       cause_type: input.cause.type,
       cause_id: input.cause.id ?? null,
       not_before: input.notBefore ?? null,
