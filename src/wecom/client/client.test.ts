@@ -7,7 +7,7 @@ import { CorpRegistry, saveCorp } from '../corps.js';
 import { wecomApi } from '../api.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { TEST_CORP, startTestSandbox } from '../sandbox/testing.js';
-import { RateBudget, TokenStore, WeComApiError, WeComGateway, WeComUnavailableError } from './index.js';
+import { RateBudget, TokenStore, WeComApiError, WeComDeadlineError, WeComGateway, WeComUnavailableError } from './index.js';
 
 /** The API client against the sandbox: tokens, quotas, retries, typed errors. */
 describe('the WeCom API client', () => {
@@ -139,6 +139,16 @@ describe('the WeCom API client', () => {
     const error = await api.addContactWay({ type: 1, scene: 2, state: 'no-retry', user: ['ZhangWei'] }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(WeComUnavailableError);
     expect(await calls(metrics, 'externalcontact/add_contact_way')).to.equal(1);
+  });
+
+  it('starts no attempt after the call\'s deadline, even while waiting out 45009', async () => {
+    const client = gatewayFor(metrics, { blockMs: 300 }).client(TEST_CORP.corpId, 'contact');
+    sandbox.control.addFault({ api: 'externalcontact/add_contact_way', errcode: 45009, count: 1 });
+    const body = { type: 1, scene: 2, state: 'deadline', user: ['ZhangWei'] };
+    const error = await client.call('externalcontact/add_contact_way', { body, idempotent: false, notAfter: Date.now() + 100 }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WeComDeadlineError);
+    expect(await calls(metrics, 'externalcontact/add_contact_way')).to.equal(1);
+    expect([...sandbox.world.contactWays.values()].some((w) => w.state === 'deadline')).to.equal(false);
   });
 
   it('raises any other errcode as a typed error carrying the code', async () => {

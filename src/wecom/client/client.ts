@@ -2,7 +2,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { CorpRegistry, CorpSecrets } from '../corps.js';
 import type { RateBudget } from './budget.js';
-import { ERRCODES, WeComApiError, WeComUnavailableError } from './errors.js';
+import { ERRCODES, WeComApiError, WeComDeadlineError, WeComUnavailableError } from './errors.js';
 import type { TokenStore } from './tokens.js';
 
 export type SecretKind = 'agent' | 'contact';
@@ -17,6 +17,12 @@ export interface CallOptions {
    * retried. Default true.
    */
   idempotent?: boolean;
+  /**
+   * Epoch ms (Date.now) after which no attempt of this call may start: waits for the rate budget,
+   * token refreshes and retries that would send later raise WeComDeadlineError instead, which
+   * means no attempt left after the deadline. The outbox dispatcher sets it from its lease.
+   */
+  notAfter?: number;
 }
 
 export interface ClientOptions {
@@ -71,8 +77,9 @@ export class WeComClient {
   }
 
   /** One HTTP exchange, measured. Throws WeComUnavailableError for no usable answer. */
-  private async send(corp: CorpSecrets, api: string, method: 'GET' | 'POST', query: Record<string, string | number | undefined>, body: unknown, budgeted = true): Promise<Answer> {
+  private async send(corp: CorpSecrets, api: string, method: 'GET' | 'POST', query: Record<string, string | number | undefined>, body: unknown, budgeted = true, notAfter?: number): Promise<Answer> {
     if (budgeted) await this.deps.budget.acquire(corp.corpId, api);
+    if (notAfter !== undefined && Date.now() > notAfter) throw new WeComDeadlineError(api);
     const url = new URL(`${corp.apiBase.replace(/\/$/, '')}/${api}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const started = process.hrtime.bigint();
@@ -116,7 +123,7 @@ export class WeComClient {
       const token = await this.token(corp);
       let answer: Answer;
       try {
-        answer = await this.send(corp, api, method, { ...options.query, access_token: token }, options.body);
+        answer = await this.send(corp, api, method, { ...options.query, access_token: token }, options.body, true, options.notAfter);
       } catch (error) {
         if (!(error instanceof WeComUnavailableError) || !idempotent || failures >= retries) throw error;
         failures++;

@@ -22,6 +22,14 @@ export class WeComUnavailableError extends Error {
   }
 }
 
+/** The call's deadline (CallOptions.notAfter) passed before an attempt could start: nothing was sent. */
+export class WeComDeadlineError extends Error {
+  constructor(readonly api: string) {
+    super(`WeCom ${api} not sent: its deadline passed before the call could start`);
+    this.name = 'WeComDeadlineError';
+  }
+}
+
 export const ERRCODES = {
   busy: -1,
   invalidToken: 40014,
