@@ -23,6 +23,12 @@ export interface CallOptions {
    * means no attempt left after the deadline. The outbox dispatcher sets it from its lease.
    */
   notAfter?: number;
+  /**
+   * How many times this call waits out a 45009/45033 block; default the client's. 0 where 45009 is a
+   * limit on one object rather than the API's rate (a 4th remind_groupmsg_send of a task within
+   * 24 h): the error is raised at once and the API is not blocked for other callers.
+   */
+  blockWaits?: number;
 }
 
 export interface ClientOptions {
@@ -112,7 +118,8 @@ export class WeComClient {
   }
 
   async call<T = Answer>(api: string, options: CallOptions = {}): Promise<T & Answer> {
-    const { retries, backoffMs = 200, blockWaits = 3 } = this.deps.options;
+    const { retries, backoffMs = 200 } = this.deps.options;
+    const blockWaits = options.blockWaits ?? this.deps.options.blockWaits ?? 3;
     const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
     const idempotent = options.idempotent ?? true;
     const corp = await this.corp();
