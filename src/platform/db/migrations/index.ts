@@ -6,6 +6,7 @@ import * as m0004 from './0004_compliance.js';
 import * as m0005 from './0005_outbox.js';
 import * as m0009 from './0009_segment_speed.js';
 import * as m0010 from './0010_sop.js';
+import * as m0011 from './0011_outbox_dispatch.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_outbox': m0005,
   '0009_segment_speed': m0009,
   '0010_sop': m0010,
+  '0011_outbox_dispatch': m0011,
 };
