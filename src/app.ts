@@ -29,6 +29,7 @@ import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, 
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
+import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 
 export interface StartOptions {
   config: Config;
@@ -67,6 +68,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   let demoSeeded = false;
   if (config.sandbox) {
     const seed = await seedDemoBank({ db, cipher, logger, config });
+    await seedDemoMaterials(db, undefined, { publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     demoAdminPassword = seed.adminPassword;
     demoSeeded = seed.seeded;
   }
@@ -131,6 +133,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerScoringRoutes(api, { db, jobs });
     imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
+    registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
