@@ -181,7 +181,9 @@ const branchStep = z
 
 const endStep = z.object({ ...base, type: z.literal('end'), outcome: z.enum(['completed', 'converted']).default('completed') }).strict();
 
-export const stepSchema = z.union([waitStep, sendStep, groupSendStep, tagStep, taskStep, notifyStep, branchStep, endStep]);
+// Discriminated by `type`, so a bad step is reported against its own kind ("steps.2.text: ...") rather than
+// as one "invalid input" with the failures of all eight kinds.
+export const stepSchema = z.discriminatedUnion('type', [waitStep, sendStep, groupSendStep, tagStep, taskStep, notifyStep, branchStep, endStep]);
 export const STEP_KINDS = ['wait', 'send', 'group_send', 'tag', 'task', 'notify', 'branch', 'end'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
@@ -226,9 +228,16 @@ export const templateSchema = z
         if (at === undefined) ctx.addIssue({ code: 'custom', path: ['steps', i, field], message: `no step ${target}` });
         else if (at <= i) ctx.addIssue({ code: 'custom', path: ['steps', i, field], message: `${target} is not after ${s.id}: steps only point forward` });
       }
-      for (const field of ['text'] as const) {
-        if ((s.type === 'send' || s.type === 'group_send' || s.type === 'notify') && s[field]) {
-          for (const name of unknownVariables(s[field]!)) ctx.addIssue({ code: 'custom', path: ['steps', i, field], message: `unknown variable {${name}}` });
+      // Task titles and bodies are rendered like messages, so they are checked too.
+      const texts: [string, string | undefined][] =
+        s.type === 'task' ? [['title', s.title], ['body', s.body]] : s.type === 'send' || s.type === 'group_send' || s.type === 'notify' ? [['text', s.text]] : [];
+      for (const [field, text] of texts) {
+        if (!text) continue;
+        for (const name of unknownVariables(text)) ctx.addIssue({ code: 'custom', path: ['steps', i, field], message: `unknown variable {${name}}` });
+        // One group message is rendered once and read by everyone in the group: a customer's own values would leak.
+        if (s.type !== 'group_send') continue;
+        for (const name of variablesIn(text).filter((n) => !GROUP_VARIABLES.includes(n))) {
+          ctx.addIssue({ code: 'custom', path: ['steps', i, field], message: `{${name}} is one customer's value; a group send may use only ${GROUP_VARIABLES.map((v) => `{${v}}`).join(', ')}` });
         }
       }
     });
@@ -240,10 +249,14 @@ export type SopStep = z.output<typeof stepSchema>;
 export type StepOf<K extends StepKind> = Extract<SopStep, { type: K }>;
 
 const VARIABLE = /\{([^{}\s]{1,10})\}/g;
+const isVariable = (name: string): name is VariableName => Object.prototype.hasOwnProperty.call(VARIABLES, name);
 /** Names in braces that are not variables (a message's own braces of other lengths are left alone). */
 export function unknownVariables(text: string): string[] {
-  return [...text.matchAll(VARIABLE)].map((m) => m[1]!).filter((name) => !Object.prototype.hasOwnProperty.call(VARIABLES, name));
+  return [...text.matchAll(VARIABLE)].map((m) => m[1]!).filter((name) => !isVariable(name));
 }
+const variablesIn = (text: string): VariableName[] => [...text.matchAll(VARIABLE)].map((m) => m[1]!).filter(isVariable);
+/** The variables a group send may use: the same for everyone in the group. */
+export const GROUP_VARIABLES: readonly VariableName[] = ['客户经理', '今天'];
 
 /** The step that follows `index` when it does not name one; undefined after the last step. */
 export function nextStepId(template: SopTemplate, stepId: string): string | undefined {
