@@ -30,6 +30,7 @@ import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from '.
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
+import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
 export interface StartOptions {
   config: Config;
@@ -90,6 +91,12 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   let realtime: Realtime | undefined;
   const consoleFeed = { toConsole: (event: string, data: unknown) => realtime?.toConsole(event, data) };
   let imports: ImportRunner | undefined;
+  // The template library ships as files; they arrive as drafts, and staff publish them.
+  await importTemplates(db, (await loadTemplateDir(config.SOP_TEMPLATE_DIR)).map((f) => f.template));
+  defineSopJobs({
+    db, gate, events, jobs, logger, gateway: wecom.gateway,
+    notifyMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
+  });
 
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged by the error middleware, not printed by Koa
@@ -133,6 +140,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerScoringRoutes(api, { db, jobs });
     imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
+    registerSopRoutes(api, { db, gate });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
@@ -171,6 +179,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
     await scheduleSegmentJobs(jobs);
+    await scheduleSopJobs(jobs);
     if (demoSeeded && config.DEMO_SCORE_ON_SEED) {
       // A newcomer sees tiers, tags and scores at once rather than after the first night.
       const cause = { type: 'system', id: 'demo-seed' } as const;

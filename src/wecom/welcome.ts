@@ -1,14 +1,16 @@
 import type { Db } from '../platform/db/database.js';
 import type { Logger } from '../platform/logger.js';
-import { deliver, recordOutbound } from '../outbox/index.js';
+import { ComplianceGate } from '../compliance/index.js';
+import { deliver, queueMessage } from '../outbox/index.js';
 import { getSetting } from '../settings/index.js';
 import { wecomApi } from './api.js';
 import { ERRCODES, WeComApiError, type WeComGateway } from './client/index.js';
 
 /**
  * Welcome messages (REFERENCE §4 send_welcome_msg): the welcome code lives 20 seconds and works
- * once, so the message is sent straight from the add event, through the outbox row keyed by the
- * code. 41051 (the chat began, or another app answered first) is recorded and never retried.
+ * once, so the message is sent straight from the add event (not by the outbox dispatcher), through
+ * the outbox row keyed by the code that the compliance gate judged first. 41051 (the chat began, or
+ * another app answered first) is recorded and never retried; a blocked text is not sent.
  */
 export const WELCOME_WINDOW_MS = 20_000;
 
@@ -37,23 +39,40 @@ async function welcomeContent(db: Db, corpId: string, userid: string, state?: st
   };
 }
 
-export async function sendWelcome(deps: { db: Db; gateway: WeComGateway; logger: Logger }, input: WelcomeInput) {
+/** One gate per database for callers that bring none (the gate caches the active rules). */
+const gates = new WeakMap<Db, ComplianceGate>();
+const gateFor = (db: Db) => {
+  let gate = gates.get(db);
+  if (!gate) gates.set(db, (gate = new ComplianceGate({ db })));
+  return gate;
+};
+
+export async function sendWelcome(deps: { db: Db; gateway: WeComGateway; logger: Logger; gate?: ComplianceGate }, input: WelcomeInput) {
   const { db } = deps;
   const content = await welcomeContent(db, input.corpId, input.userid, input.state);
-  const { row } = await recordOutbound(db, {
-    idempotencyKey: `welcome:${input.corpId}:${input.welcomeCode}`,
-    corpId: input.corpId,
-    channel: 'welcome',
-    recipient: input.externalUserid,
-    sender: input.userid,
-    payload: { welcome_code: input.welcomeCode, text: { content: content.text }, ...(content.attachments.length ? { attachments: content.attachments } : {}) },
-    cause: { type: 'system', id: `wecom-event:${input.inboxId}` },
-    expiresAt: new Date(input.eventAt.getTime() + WELCOME_WINDOW_MS),
-  });
+  const contact = await db.selectFrom('external_contacts').select('customer_id').where('corp_id', '=', input.corpId).where('external_userid', '=', input.externalUserid).executeTakeFirst();
+  const queued = await queueMessage(
+    { db, gate: deps.gate ?? gateFor(db) },
+    {
+      idempotencyKey: `welcome:${input.corpId}:${input.welcomeCode}`,
+      corpId: input.corpId,
+      channel: 'welcome',
+      recipient: input.externalUserid,
+      sender: input.userid,
+      customerId: contact?.customer_id ?? null,
+      content,
+      purpose: 'service',
+      cause: { type: 'system', id: `wecom-event:${input.inboxId}` },
+      extra: { welcome_code: input.welcomeCode },
+      expiresAt: new Date(input.eventAt.getTime() + WELCOME_WINDOW_MS),
+    },
+  );
   const api = wecomApi(deps.gateway.client(input.corpId, 'contact'));
-  const status = await deliver(db, row.id, async (payload) => {
+  const status = await deliver(db, queued.id, async (payload) => {
+    const text = typeof payload.text === 'string' ? payload.text : '';
+    const attachments = Array.isArray(payload.attachments) ? payload.attachments : [];
     try {
-      await api.sendWelcome(payload as Parameters<typeof api.sendWelcome>[0]);
+      await api.sendWelcome({ welcome_code: String(payload.welcome_code), ...(text ? { text: { content: text } } : {}), ...(attachments.length ? { attachments } : {}) });
       return { status: 'sent' };
     } catch (error) {
       if (error instanceof WeComApiError) {

@@ -336,7 +336,7 @@ export interface OutboxTable {
   group_key: Generated<string | null>;
   /** What happened at the customer's end, for member-confirmed sends (get_groupmsg_send_result). */
   delivery: Generated<OutboxDelivery | null>;
-  delivered_at: Generated<Timestamp | null>;
+  delivered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   msgid: Generated<string | null>;
 }
 
@@ -657,7 +657,7 @@ export interface SopStepRunRow {
   parent_id: string | null;
   cause_type: string;
   cause_id: string | null;
-  run_at: Generated<Timestamp>;
+  run_at: Timestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
   attempts: Generated<number>;
@@ -707,7 +707,7 @@ export interface MassSendRow {
   material_id: string | null;
   content: Json<Record<string, unknown>>;
   purpose: Generated<'marketing' | 'service'>;
-  scheduled_at: Generated<Timestamp>;
+  scheduled_at: Timestamp;
   status: Generated<MassSendStatus>;
   error: string | null;
   created_by: string | null;
