@@ -72,7 +72,7 @@ export async function publishTemplate(db: Db, templateId: string, staffId: strin
     const definition = checkDefinition(t.draft, 'draft');
     if (t.current_version !== null) {
       const current = await trx.selectFrom('sop_template_versions').select(['id', 'definition']).where('template_id', '=', templateId).where('version', '=', t.current_version).executeTakeFirstOrThrow();
-      if (JSON.stringify(current.definition) === JSON.stringify(definition)) {
+      if (canonical(current.definition) === canonical(definition)) {
         if (t.status !== 'active') await trx.updateTable('sop_templates').set({ status: 'active', updated_at: now }).where('id', '=', templateId).execute();
         return { id: current.id, templateId, version: t.current_version, definition, created: false };
       }
@@ -112,6 +112,13 @@ export async function currentVersion(db: Db, templateId: string): Promise<Templa
     .where('t.id', '=', templateId)
     .executeTakeFirst();
   return row && { id: row.id, templateId: row.template_id, version: row.version, definition: row.definition as SopTemplate };
+}
+
+/** JSON with object keys sorted: jsonb does not keep key order, so stored and given values compare this way. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 const versionCache = new Map<string, TemplateVersion>();
@@ -170,7 +177,7 @@ export async function importTemplates(db: Db, templates: readonly SopTemplate[])
   for (const definition of templates) {
     const existing = await db.selectFrom('sop_templates').select(['draft', 'status']).where('key', '=', definition.key).executeTakeFirst();
     if (existing?.status === 'archived') continue;
-    if (existing && JSON.stringify(existing.draft) === JSON.stringify(definition)) continue;
+    if (existing && canonical(existing.draft) === canonical(definition)) continue;
     const result = await saveDraft(db, definition, { source: 'file' });
     if (result.created) created++;
     else updated++;
