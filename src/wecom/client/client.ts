@@ -183,4 +183,12 @@ export class WeComGateway {
   get tokens(): TokenStore {
     return this.deps.tokens;
   }
+  /** The shared rate budget: callers that lease work (the outbox) check a block before claiming. */
+  get budget(): RateBudget {
+    return this.deps.budget;
+  }
+  /** The per-attempt HTTP timeout every call uses. */
+  get timeoutMs(): number {
+    return this.deps.options.timeoutMs;
+  }
 }

@@ -15,9 +15,10 @@ import { WeComError, errmsgFor } from './errors.js';
 import type { Fault } from './faults.js';
 
 /**
- * The one place every `/cgi-bin/...` call passes through, in WeCom's order: method, injected
- * faults, access token, the secret's permission, the per-corp per-API quota, the JSON body, then
- * the handler. Business errors are HTTP 200 with an errcode (SHAPES §0).
+ * The one place every `/cgi-bin/...` call passes through, in WeCom's order: method, the request
+ * body (read whole first, as a server does before it is slow to answer), injected faults, access
+ * token, the secret's permission, the per-corp per-API quota, the JSON body, then the handler.
+ * Business errors are HTTP 200 with an errcode (SHAPES §0).
  */
 export const API_ROUTES: readonly ApiRoute[] = [
   ...tokenRoutes, ...directoryRoutes, ...contactRoutes, ...tagRoutes, ...contactWayRoutes,
@@ -91,6 +92,8 @@ export function apiMiddleware(core: Core): Koa.Middleware {
     };
     try {
       if (ctx.method !== route.method) throw new WeComError(route.method === 'GET' ? 43001 : 43002);
+      // WeCom has the whole request before it is slow to answer: a call the client gave up on may still take effect.
+      const raw = route.method === 'POST' ? await readBody(ctx.req) : '';
       const fault = core.faults.take(api);
       if (fault && (await applyFault(ctx, fault, core, ip))) {
         core.logger?.debug({ api, fault: fault.id }, 'sandbox fault injected');
@@ -105,7 +108,7 @@ export function apiMiddleware(core: Core): Koa.Middleware {
         if (route.secrets && !route.secrets.includes(token.kind)) throw new WeComError(48002);
         if (!core.quotas.allow(token.corpId, api, now)) throw new WeComError(45009);
       }
-      const body = route.method === 'POST' ? parseJson(await readBody(ctx.req)) : {};
+      const body = route.method === 'POST' ? parseJson(raw) : {};
       // WeCom settles on-job transfers on its own schedule; the sandbox catches up before each call.
       settleTransfers(core);
       const result = await route.handler({ core, world: core.world, now, ...(token ? { token } : {}), query, body, ip });
