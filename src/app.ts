@@ -29,6 +29,7 @@ import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, 
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
+import { defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
@@ -52,6 +53,8 @@ export interface RunningApp {
   wecom: WecomLink;
   gate: ComplianceGate;
   imports?: ImportRunner;
+  /** Drains the outbox to WeCom (worker roles). */
+  outbox?: OutboxDispatcher;
   /** The admin password when this start seeded or reset it (sandbox only). */
   demoAdminPassword?: string;
   close(): Promise<void>;
@@ -87,6 +90,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   subscribeTagEvents(events, tagDeps);
   defineSegmentJobs(jobs, { db });
   const gate = new ComplianceGate({ db });
+  defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
   // Import progress goes to the console room once socket.io is attached (below).
   let realtime: Realtime | undefined;
   const consoleFeed = { toConsole: (event: string, data: unknown) => realtime?.toConsole(event, data) };
@@ -173,8 +177,24 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   server.keepAliveTimeout = 65_000;
   realtime = serveWeb ? attachRealtime(server, { db, logger }) : undefined;
 
+  let outbox: OutboxDispatcher | undefined;
   if (config.ROLE !== 'web') {
     await jobs.start();
+    await scheduleOutboxJobs(jobs, config.OUTBOX_RESULT_SYNC_MS);
+    outbox = new OutboxDispatcher({
+      db,
+      gateway: wecom.gateway,
+      logger,
+      databaseUrl: options.databaseUrl,
+      batchMax: config.OUTBOX_BATCH_MAX,
+      concurrency: config.OUTBOX_CONCURRENCY,
+      leaseMs: config.OUTBOX_LEASE_MS,
+      pollMs: config.OUTBOX_POLL_MS,
+      maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
+      appMessagesPerMemberPerMinute: config.WECOM_APP_MESSAGES_PER_MEMBER_PER_MINUTE,
+      appMessagesPerMemberPerHour: config.WECOM_APP_MESSAGES_PER_MEMBER_PER_HOUR,
+    });
+    await outbox.start();
     await scheduleSystemJobs(jobs);
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
@@ -210,6 +230,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     wecom,
     gate,
     imports,
+    outbox,
     demoAdminPassword,
     close() {
       closing ??= (async () => {
@@ -218,6 +239,8 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
         await realtime?.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        // Calls in flight finish and are recorded before the database (and the sandbox) go.
+        await outbox?.stop();
         await jobs.stop();
         await events.settled();
         await wecom.close();

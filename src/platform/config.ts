@@ -57,6 +57,14 @@ export const configSchema = z.object({
   WECOM_AGENT_TICKETS_PER_HOUR: z.coerce.number().int().min(1).max(100).default(80),
   WECOM_RECONCILE_CRON: z.string().min(9).default('0 2 * * *'),
   WECOM_SYNC_ON_START: bool.default(true),
+  WECOM_APP_MESSAGES_PER_MEMBER_PER_MINUTE: z.coerce.number().int().min(1).max(1000).default(30),
+  WECOM_APP_MESSAGES_PER_MEMBER_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(1000),
+  OUTBOX_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  OUTBOX_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).optional(),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  OUTBOX_RESULT_SYNC_MS: z.coerce.number().int().min(1000).default(300_000),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   SANDBOX_CONTROL: bool.optional(),
 });
@@ -108,6 +116,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const name of ['WECOM_CORP_ID', 'WECOM_CALLBACK_TOKEN', 'WECOM_CALLBACK_AES_KEY'] as const) {
       if (!raw[name]) problems.push({ variable: name, expected: 'required when SANDBOX is off' });
     }
+  }
+  if (raw.OUTBOX_LEASE_MS !== undefined && raw.OUTBOX_LEASE_MS <= 2 * raw.WECOM_API_TIMEOUT_MS) {
+    problems.push({ variable: 'OUTBOX_LEASE_MS', expected: `more than twice WECOM_API_TIMEOUT_MS (${2 * raw.WECOM_API_TIMEOUT_MS})` });
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...raw, sandbox, sandboxControl: sandbox && raw.NODE_ENV !== 'production' && raw.SANDBOX_CONTROL !== false };
