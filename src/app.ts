@@ -29,6 +29,7 @@ import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, 
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
+import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
@@ -94,6 +95,8 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Import progress goes to the console room once socket.io is attached (below).
   let realtime: Realtime | undefined;
   const consoleFeed = { toConsole: (event: string, data: unknown) => realtime?.toConsole(event, data) };
+  const massSends: MassSendDeps = { db, gate, gateway: wecom.gateway, jobs, realtime: consoleFeed, logger };
+  defineMassSendJobs(jobs, massSends);
   let imports: ImportRunner | undefined;
   // The template library ships as files; they arrive as drafts, and staff publish them.
   await importTemplates(db, (await loadTemplateDir(config.SOP_TEMPLATE_DIR)).map((f) => f.template));
@@ -144,6 +147,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerScoringRoutes(api, { db, jobs });
     imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
+    registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     wecom.registerApi(api);
@@ -199,6 +203,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
     await scheduleSegmentJobs(jobs);
+    await scheduleMassSendJobs(jobs);
     await scheduleSopJobs(jobs);
     if (demoSeeded && config.DEMO_SCORE_ON_SEED) {
       // A newcomer sees tiers, tags and scores at once rather than after the first night.
