@@ -134,7 +134,7 @@ export const idempotencyKeyOf = (massSendId: string, customerId: string) => `mas
 export const groupKeyOf = (massSendId: string, userid: string) => `mass:${massSendId}:${userid}`;
 
 /** The send could not be fanned out: it fails, and the rows written so far (still held) are cancelled. */
-async function markFailed(db: Db, id: string, error: string): Promise<void> {
+export async function markFailed(db: Db, id: string, error: string): Promise<void> {
   const now = new Date();
   await db.updateTable('mass_sends').set({ status: 'failed', error, finished_at: now, updated_at: now }).where('id', '=', id).where('status', 'in', ['scheduled', 'queued']).execute();
   await cancelPendingRows(db, id, '群发失败，未发送');
@@ -249,4 +249,3 @@ export async function fanOutMassSend(deps: MassSendDeps, id: string, options: Fa
   return { ...result, status: completed ? 'completed' : 'sending' };
 }
 
-export { markFailed };

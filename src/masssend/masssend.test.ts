@@ -188,7 +188,9 @@ describe('mass sends', function () {
     const send = await dispatchedSend(friends);
     control().customerDeletesMember({ userid: gone.userid, externalUserid: gone.externalUserid });
     control().confirmMassSend({ msgid: send.msgidOf(gone.userid) });
-    await syncResults();
+    // Only the result sync here: the app's own watch job notices that the send is done.
+    await syncSendResults({ db: db(), gateway: app.wecom.gateway, logger });
+    await until(async () => (await statusOf(send.id)) === 'completed', 20_000, 'the watch to complete the send');
     const notFriend = await ops.get(`/api/v1/mass-sends/${send.id}/recipients?result=not_friend`);
     expect(notFriend.body.total).to.equal(1);
     expect(notFriend.body.items[0]).to.include({ customerId: gone.customerId, delivery: 'not_friend', reason: '客户已不是该成员的好友' });
@@ -282,6 +284,19 @@ describe('mass sends', function () {
     const bad = await ops.post('/api/v1/mass-sends', { name: '', audience: { segmentId: 'x' }, materialId: approved, purpose: 'spam' });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.issues.map((i: { path: string }) => i.path)).to.include.members(['body.name', 'body.purpose']);
+  });
+
+  it('fails a send whose material compliance withdrew before it started, writing no row', async () => {
+    const materialId = await material('approved', '网点营业时间调整通知（待下架）。');
+    const segmentId = await segmentOf((await wecomCustomers(1, 1)).map((c) => c.cifNo));
+    const r = await ops.post('/api/v1/mass-sends', { name: '下架素材', audience: { segmentId }, materialId, purpose: 'service', scheduledAt: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(r.status).to.equal(201);
+    await db().updateTable('materials').set({ status: 'retired', retired_at: new Date() }).where('id', '=', materialId).execute();
+    expect(await fanOutMassSend(deps, r.body.id)).to.include({ status: 'failed', queued: 0 });
+    const send = (await ops.get(`/api/v1/mass-sends/${r.body.id}`)).body;
+    expect(send.status).to.equal('failed');
+    expect(send.error).to.match(/^素材已不可发送：/);
+    expect(await rowsOf(r.body.id)).to.deep.equal([]);
   });
 
   it('lets branch managers read mass sends but not create, remind or cancel them', async () => {
