@@ -32,6 +32,7 @@ import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js'
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
+import { KnowledgeBase, registerKbRoutes, seedKnowledgeBase } from './kb/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
 export interface StartOptions {
@@ -53,6 +54,7 @@ export interface RunningApp {
   realtime?: Realtime;
   wecom: WecomLink;
   gate: ComplianceGate;
+  kb: KnowledgeBase;
   imports?: ImportRunner;
   /** Drains the outbox to WeCom (worker roles). */
   outbox?: OutboxDispatcher;
@@ -68,6 +70,8 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const database = openDatabase({ url: options.databaseUrl, poolMax: config.DATABASE_POOL_MAX, logger });
   const { db } = database;
   await migrateToLatest(database.db as unknown as Kysely<unknown>, logger);
+  // The bank's FAQ is content, not demo data: seeded in every mode when the knowledge base is empty.
+  await seedKnowledgeBase(db);
 
   let demoAdminPassword: string | undefined;
   let demoSeeded = false;
@@ -91,6 +95,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   subscribeTagEvents(events, tagDeps);
   defineSegmentJobs(jobs, { db });
   const gate = new ComplianceGate({ db });
+  const kb = new KnowledgeBase({ db, gate });
   defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
   // Import progress goes to the console room once socket.io is attached (below).
   let realtime: Realtime | undefined;
@@ -150,6 +155,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
+    registerKbRoutes(api, { db, kb });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
@@ -234,6 +240,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     realtime,
     wecom,
     gate,
+    kb,
     imports,
     outbox,
     demoAdminPassword,
