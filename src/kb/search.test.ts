@@ -58,6 +58,14 @@ describe('knowledge-base search index', () => {
     expect(ids).to.deep.equal(['kb-002', 'kb-001']);
   });
 
+  it('rebuilds after an edit reusing the unchanged entries’ analysis, with the same results as a fresh build', () => {
+    const edited = entries.map((e) => (e.id === 'kb-050' ? { ...e, altQuestions: [...e.altQuestions, '春节期间网点开不开门'] } : e));
+    const reused = new KbIndex(edited, index.config, index);
+    const fresh = new KbIndex(edited);
+    for (const q of ['春节网点开门吗', '大额存单利率', '我要投诉']) expect(reused.search(q), q).to.deep.equal(fresh.search(q));
+    expect(reused.search('春节网点开门吗').hits[0]!.id).to.equal('kb-050');
+  });
+
   it('builds the baseline from the same entries without bank words or synonyms', () => {
     const baseline = new KbIndex(entries, BASELINE_CONFIG);
     expect(baseline.queryTerms('大额存单利息').words).to.deep.equal(['大额', '存单', '利息']);

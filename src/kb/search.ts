@@ -92,19 +92,26 @@ export class KbIndex {
   private readonly tokenizer: Tokenizer;
   private readonly refWord: number;
   private readonly refGram: number;
+  /** Each entry's analysed fields by its text, for the next index to reuse. */
+  private readonly analysed = new Map<string, readonly string[][]>();
 
-  constructor(entries: readonly KbSearchable[], readonly config: IndexConfig = PRODUCT_CONFIG) {
+  /**
+   * `reuse` is the previous index's analysis: entries whose text is unchanged are not segmented
+   * again, so re-indexing after one edit costs the postings build, not the segmentation of every
+   * entry. It must come from an index with the same configuration.
+   */
+  constructor(entries: readonly KbSearchable[], readonly config: IndexConfig = PRODUCT_CONFIG, reuse?: KbIndex) {
     this.tokenizer = config.tokenizer();
     this.ids = entries.map((e) => e.id);
     this.handoffs = entries.map((e) => e.handoff);
     this.byId = new Map(this.ids.map((id, i) => [id, i]));
-    const useGrams = config.weights.grams > 0;
-    const docs = entries.map((e) => [
-      this.tokenizer.terms(e.question),
-      e.altQuestions.flatMap((q) => this.tokenizer.terms(q)),
-      this.tokenizer.terms(e.answer),
-      useGrams ? [e.question, ...e.altQuestions].flatMap((q) => grams(q).map((g) => GRAM + g)) : [],
-    ]);
+    const previous = reuse?.config === config ? reuse.analysed : undefined;
+    const docs = entries.map((e) => {
+      const key = analysisKey(e);
+      const fields = previous?.get(key) ?? this.analyse(e);
+      this.analysed.set(key, fields);
+      return fields;
+    });
     const { weights: w, b } = config;
     this.bm25 = new Bm25Index(docs, {
       k1: config.k1,
@@ -117,6 +124,15 @@ export class KbIndex {
     });
     this.refWord = w.question + w.alt;
     this.refGram = w.grams;
+  }
+
+  private analyse(e: KbSearchable): string[][] {
+    return [
+      this.tokenizer.terms(e.question),
+      e.altQuestions.flatMap((q) => this.tokenizer.terms(q)),
+      this.tokenizer.terms(e.answer),
+      this.config.weights.grams > 0 ? [e.question, ...e.altQuestions].flatMap((q) => grams(q).map((g) => GRAM + g)) : [],
+    ];
   }
 
   get size(): number {
@@ -166,4 +182,5 @@ export class KbIndex {
   }
 }
 
+const analysisKey = (e: KbSearchable) => `${e.question}\u0002${e.altQuestions.join('\u0003')}\u0002${e.answer}`;
 const round = (n: number) => Math.round(n * 10_000) / 10_000;

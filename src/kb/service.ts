@@ -106,7 +106,8 @@ export class KnowledgeBase {
         this.checkedAt = now;
         if (this.snapshot?.revision === revision) return this.snapshot;
         const entries = await loadActiveKbEntries(this.db);
-        this.snapshot = { revision, index: new KbIndex(entries, this.config), entries: new Map(entries.map((e) => [e.id, e])) };
+        const index = new KbIndex(entries, this.config, this.snapshot?.index);
+        this.snapshot = { revision, index, entries: new Map(entries.map((e) => [e.id, e])) };
         return this.snapshot;
       } finally {
         this.loading = undefined;
