@@ -150,7 +150,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerTagRoutes(api, tagDeps);
     registerSegmentRoutes(api, { db, cipher });
     registerScoringRoutes(api, { db, jobs });
-    imports = registerImportRoutes(api, { db, cipher, logger, realtime: consoleFeed, dataDir: config.DATA_DIR });
+    imports = registerImportRoutes(api, { db, cipher, logger, events, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
     registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate });

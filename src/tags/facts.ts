@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../platform/db/database.js';
-import { getSetting } from '../settings/index.js';
+import { getSetting, type SettingValue } from '../settings/index.js';
 import { ensureGroup, ensureTags, setBased } from './catalog.js';
 
 /**
@@ -29,11 +29,22 @@ export const NEW_CUSTOMER_DAYS = 90;
 export const DORMANT_DAYS = 180;
 const TIME_ZONE = 'Asia/Shanghai';
 
-type Tier = (typeof AUM_TIERS)[number];
+export type AumTier = (typeof AUM_TIERS)[number];
 type Attribute = (typeof ATTRIBUTES)[number];
 
+/** Lower bounds (yuan) of 潜力, 财富 and 私行, from the setting 'customers.aumTiers'. */
+export type AumThresholds = SettingValue<'customers.aumTiers'>;
+
+/** The tiers from the top down, each with the least AUM it takes; 大众 takes any. */
+const tierFloors = (t: AumThresholds): [AumTier, number][] => [['私行', t.private], ['财富', t.wealth], ['潜力', t.potential], ['大众', -Infinity]];
+
+/** The AUM tier of a balance: the highest tier whose threshold it reaches. The fact tag's SQL uses the same floors. */
+export function aumTier(aum: number, thresholds: AumThresholds): AumTier {
+  return tierFloors(thresholds).find(([, floor]) => aum >= floor)![0];
+}
+
 export interface FactTags {
-  tier: Record<Tier, string>;
+  tier: Record<AumTier, string>;
   attribute: Record<Attribute, string>;
   ids: string[];
 }
@@ -88,11 +99,10 @@ export async function recomputeFactTags(db: Db, options: FactOptions): Promise<F
     财富: `财富：${wan(tiers.wealth)} ≤ AUM < ${wan(tiers.private)}`,
     私行: `私行：AUM ≥ ${wan(tiers.private)}`,
   };
-  const tierCase = (pick: (t: Tier) => unknown) => sql`CASE
-      WHEN b.aum >= ${tiers.private}::numeric THEN ${pick('私行')}
-      WHEN b.aum >= ${tiers.wealth}::numeric THEN ${pick('财富')}
-      WHEN b.aum >= ${tiers.potential}::numeric THEN ${pick('潜力')}
-      ELSE ${pick('大众')} END`;
+  const floors = tierFloors(tiers);
+  const tierCase = (pick: (t: AumTier) => unknown) => sql`CASE
+      ${sql.join(floors.slice(0, -1).map(([t, floor]) => sql`WHEN b.aum >= ${floor}::numeric THEN ${pick(t)}`), sql`\n      `)}
+      ELSE ${pick(floors[floors.length - 1]![0])} END`;
   const causeOf: [string, string][] = [
     ...AUM_TIERS.map((t): [string, string] => [tier[t], tierCause[t]]),
     [a.代发, '代发：客群含代发'],

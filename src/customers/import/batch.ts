@@ -92,10 +92,25 @@ const WRITTEN = ['name', 'gender', 'mobile_enc', 'mobile_hash', 'id_number_enc',
 const tuple = (alias: string) => sql.raw(`(${COMPARED.map((c) => `${alias}.${c}`).join(', ')})`);
 const columns = sql.raw(['cif_no', ...WRITTEN].join(', '));
 const setClause = sql.raw([...WRITTEN.map((c) => `${c} = excluded.${c}`), 'updated_at = now()'].join(', '));
+// The columns an SOP may watch (definition.ts WATCHED_ATTRIBUTES; aum_tier derives from aum).
+const WATCHED = ['aum', 'risk_level', 'marketing_consent', 'branch_id'];
+const watched = (alias: string, prefix = '') => sql.raw(`(${WATCHED.map((c) => `${alias}.${prefix}${c}`).join(', ')})`);
 // LIMIT 1 keeps the lookup a per-row index probe: never a hash join that scans every customer per batch.
+// The stored values of the watched columns come along (was_*), so the merge can say what it changed.
 const CHANGED = sql`
-  SELECT src.* FROM src LEFT JOIN LATERAL (SELECT * FROM customers c WHERE c.cif_no = src.cif_no LIMIT 1) c ON true
+  SELECT src.*, ${sql.raw(WATCHED.map((w) => `c.${w} AS was_${w}`).join(', '))}
+  FROM src LEFT JOIN LATERAL (SELECT * FROM customers c WHERE c.cif_no = src.cif_no LIMIT 1) c ON true
   WHERE c.cif_no IS NULL OR ${tuple('c')} IS DISTINCT FROM ${tuple('src')}`;
+
+/** A stored customer whose watched columns the merge changed: [id, then from and to of each in WATCHED order]. */
+export type WatchedChange = [id: string, fromAum: number, toAum: number, fromRisk: string | null, toRisk: string | null, fromConsent: boolean, toConsent: boolean, fromBranch: string | null, toBranch: string | null];
+
+export interface MergeResult {
+  inserted: number;
+  updated: number;
+  /** Updated customers whose watched columns changed, with the values before and after; new customers are not here. */
+  watched: WatchedChange[];
+}
 
 /** Positions (in `b.rows`) of the rows that are new or differ from the stored customer. */
 export async function changedRows(conn: Db, b: Batch): Promise<number[]> {
@@ -104,9 +119,14 @@ export async function changedRows(conn: Db, b: Batch): Promise<number[]> {
   return rows.map((r) => r.i).sort((x, y) => x - y);
 }
 
-/** Upserts the rows at `which` (all when undefined) and records the rejections; returns what changed. */
-export async function mergeBatch(conn: Db, importId: string, b: Batch, which?: readonly number[]): Promise<{ inserted: number; updated: number }> {
-  const { rows } = await sql<{ inserted: number; updated: number }>`
+/**
+ * Upserts the rows at `which` (all when undefined) and records the rejections; returns what changed.
+ * The values before come from the statement's own comparison (its snapshot), not from a query per row;
+ * so only another import updating the same customer at the same moment (its merge waits for the row
+ * lock, then updates the newer version) could report a `from` that had already changed.
+ */
+export async function mergeBatch(conn: Db, importId: string, b: Batch, which?: readonly number[]): Promise<MergeResult> {
+  const { rows } = await sql<{ inserted: number; updated: number; watched: WatchedChange[] | null }>`
     WITH src AS (${source(b, which, true)}),
     changed AS (${CHANGED}),
     merged AS (
@@ -114,13 +134,17 @@ export async function mergeBatch(conn: Db, importId: string, b: Batch, which?: r
       SELECT ${columns} FROM changed ORDER BY cif_no
       ON CONFLICT (cif_no) DO UPDATE SET ${setClause}
       WHERE ${tuple('c')} IS DISTINCT FROM ${tuple('excluded')}
-      RETURNING (xmax = 0) AS inserted
+      RETURNING (xmax = 0) AS inserted, c.id, c.cif_no, ${sql.raw(WATCHED.map((w) => `c.${w}`).join(', '))}
     ), rejected AS (
       INSERT INTO import_rejections (import_id, line_number, cif_no, reasons)
       SELECT ${importId}::uuid, t.line, t.cif, t.reasons::jsonb
       FROM unnest(${lit(b.rejLine)}::int[], ${lit(b.rejCif)}::text[], ${lit(b.rejReasons)}::text[]) AS t(line, cif, reasons)
       ON CONFLICT (import_id, line_number) DO UPDATE SET cif_no = excluded.cif_no, reasons = excluded.reasons
     )
-    SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated FROM merged`.execute(conn);
-  return { inserted: rows[0]?.inserted ?? 0, updated: rows[0]?.updated ?? 0 };
+    SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, (count(*) FILTER (WHERE NOT inserted))::int AS updated,
+      (SELECT json_agg(json_build_array(m.id, ${sql.raw(WATCHED.map((w) => `o.was_${w}, m.${w}`).join(', '))}))
+         FROM merged m JOIN changed o ON o.cif_no = m.cif_no
+        WHERE NOT m.inserted AND ${watched('o', 'was_')} IS DISTINCT FROM ${watched('m')}) AS watched
+    FROM merged`.execute(conn);
+  return { inserted: rows[0]?.inserted ?? 0, updated: rows[0]?.updated ?? 0, watched: rows[0]?.watched ?? [] };
 }

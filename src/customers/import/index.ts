@@ -2,10 +2,13 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../../platform/db/database.js';
 import type { FieldCipher } from '../../platform/crypto.js';
+import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/logger.js';
+import { getSetting } from '../../settings/index.js';
 import { CifIndex } from './seen.js';
 import { formatOf, readCsvHeader, readRecords, sha256File, type ImportFormat } from './source.js';
-import { Batch } from './batch.js';
+import { Batch, type WatchedChange } from './batch.js';
+import { importCause, publishChanges } from './changes.js';
 import { claimImport, finishImport, loadBranchIds, releaseImport, type Claim, type Totals } from './store.js';
 import { OrderedWriters } from './writers.js';
 import { PRODUCT_IDS, validateRecord, type Refs } from './validate.js';
@@ -18,11 +21,16 @@ import { PRODUCT_IDS, validateRecord, type Refs } from './validate.js';
  * (sha256) is unfinished — crashed ('running' with nobody holding its lock) or 'failed' (an error or
  * an abort) — resumes it from the saved byte offset; importing a file whose import is done runs a new,
  * full pass that reports every row unchanged (and repairs any row changed since).
+ *
+ * Once a batch commits, every stored customer it changed in a watched attribute (AUM and its tier, risk
+ * level, consent, branch) gets a `customer.updated` event caused by the import; new customers get none.
  */
 export interface ImportDeps {
   db: Db;
   cipher: FieldCipher;
   logger: Logger;
+  /** Where `customer.updated` goes; without it (a command-line import) no event is published. */
+  events?: EventBus;
 }
 
 export interface ImportInput {
@@ -156,8 +164,12 @@ async function apply(connections: Db[], deps: ImportDeps, input: ImportInput, cl
   const checkAbort = () => {
     if (input.signal?.aborted) throw input.signal.reason instanceof Error ? input.signal.reason : new Error('import aborted');
   };
-  const onCommit = (b: Batch) => {
+  // AUM tiers by the thresholds in force when the import starts.
+  const thresholds = deps.events ? await getSetting(conn, 'customers.aumTiers') : undefined;
+  const cause = importCause(claim.id);
+  const onCommit = (b: Batch, watched: WatchedChange[]) => {
     progress = snapshot(claim, totals, b.end, b.endLine, file);
+    if (deps.events && thresholds && watched.length) publishChanges(deps.events, watched, thresholds, cause);
     input.onProgress?.(progress);
   };
   const writers = new OrderedWriters(connections, claim.id, totals, onCommit, checkAbort);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Api } from '../../platform/http/api.js';
 import type { Db } from '../../platform/db/database.js';
 import type { FieldCipher } from '../../platform/crypto.js';
+import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Role } from '../../platform/db/schema.js';
 import { AppError, invalid, notFound } from '../../platform/errors.js';
@@ -24,6 +25,8 @@ export interface ImportRouteDeps {
   db: Db;
   cipher: FieldCipher;
   logger: Logger;
+  /** Receives `customer.updated` for the customers an import changes. */
+  events?: EventBus;
   realtime?: { toConsole(event: string, data: unknown): void };
   dataDir: string;
   /** Largest accepted upload; default 2 GiB. */

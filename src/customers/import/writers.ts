@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
-import { changedRows, mergeBatch, type Batch } from './batch.js';
+import { changedRows, mergeBatch, type Batch, type WatchedChange } from './batch.js';
 import { saveProgress, type Totals } from './store.js';
 
 /**
@@ -23,8 +23,8 @@ export class OrderedWriters {
     private readonly connections: readonly Db[],
     private readonly importId: string,
     private readonly totals: Totals,
-    /** Called after each commit, in order; throwing from it stops the import after that batch. */
-    private readonly committed: (b: Batch) => void,
+    /** Called after each commit, in order, with the watched changes it made; throwing from it stops the import after that batch. */
+    private readonly committed: (b: Batch, watched: WatchedChange[]) => void,
     /** Checked before each batch is handed over: throws to stop taking new batches. */
     private readonly check: () => void = () => undefined,
   ) {
@@ -62,11 +62,12 @@ export class OrderedWriters {
     // Two imports touching the same customers could each wait (here, outside the database's deadlock
     // detector) for a batch the other blocks: a lock wait this long fails the batch instead (resumable).
     await sql.raw(`BEGIN; SET LOCAL lock_timeout = '60s'`).execute(conn);
+    let watched: WatchedChange[];
     try {
       // Probe first while most rows turn out unchanged (a re-sent file); write straight away while most are new.
       const which = this.probing && b.accepted ? await changedRows(conn, b) : undefined;
       const writes = which ? which.length : b.accepted;
-      const r = writes || b.rejLine.length ? await mergeBatch(conn, this.importId, b, which) : { inserted: 0, updated: 0 };
+      const r = writes || b.rejLine.length ? await mergeBatch(conn, this.importId, b, which) : { inserted: 0, updated: 0, watched: [] };
       if (b.accepted) this.probing = (which ? which.length : r.inserted + r.updated) * 2 <= b.accepted;
       await previous; // throws if an earlier batch failed: this one must not commit either
       const t = this.totals;
@@ -80,10 +81,11 @@ export class OrderedWriters {
       await saveProgress(conn, this.importId, next, b);
       await sql`COMMIT`.execute(conn);
       Object.assign(this.totals, next);
+      watched = r.watched;
     } catch (error) {
       await sql`ROLLBACK`.execute(conn).catch(() => undefined);
       throw error;
     }
-    this.committed(b);
+    this.committed(b, watched);
   }
 }
