@@ -29,6 +29,8 @@ export const EVENTS = {
   messageReceived: 'message.received',
   wecomSynced: 'wecom.synced',
   cardVisited: 'card.visited',
+  messageClassified: 'message.classified',
+  handoffRequested: 'handoff.requested',
   sopEnrolled: 'sop.enrolled',
 } as const;
 
@@ -47,7 +49,11 @@ export interface EventPayloads {
   'tags.changed': { corpId: string; externalUserid?: string; added: string[]; removed: string[] };
   'group.changed': { corpId: string; chatId: string; change: string };
   /** `from` is the customer's external_userid (or a member's userid on the app channel); `intents` as detected by the reply engine. */
-  'message.received': { channel: string; from: string; text: string; corpId?: string; intents?: string[] };
+  'message.received': { channel: string; from: string; text: string; corpId?: string; intents?: string[]; messageId?: string };
+  /** The reply engine read a customer's message: what it is about, for triggers and tags. */
+  'message.classified': { channel: string; from: string; text: string; corpId?: string; customerId?: string | null; intents: string[]; messageId: string };
+  /** A customer needs a person: the member is alerted and the customer told someone is coming. */
+  'handoff.requested': { channel: string; corpId?: string; customerId?: string | null; externalUserid?: string; memberUserid?: string | null; reason: string; text: string };
   'wecom.synced': { corpId: string; runId: string };
   'card.visited': { corpId: string; memberUserid: string; externalUserid?: string; customerId?: string; visitorId: string };
   'sop.enrolled': { templateId: string; templateKey: string; enrollmentIds: string[] };

@@ -34,6 +34,11 @@ export const SETTINGS = {
       .refine((t) => t.potential < t.wealth && t.wealth < t.private, 'thresholds must increase'),
     default: { potential: 50_000, wealth: 500_000, private: 6_000_000 },
   },
+  'replies.thresholds': {
+    description: '自动回复阈值：知识库答案的最低匹配分（0–1），以及消息意向打标签的最低分（0–1）',
+    schema: z.object({ kbMinScore: z.number().min(0).max(1), intentThreshold: z.number().min(0).max(1) }),
+    default: { kbMinScore: 0.55, intentThreshold: 0.8 },
+  },
   'wecom.welcomeText': {
     description: '默认欢迎语：渠道活码未设置欢迎语时发送；{客户经理} 会替换为客户经理姓名',
     schema: z.object({ text: z.string().min(1).max(1000) }),

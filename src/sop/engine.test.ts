@@ -293,6 +293,7 @@ describe('the SOP engine', function () {
   });
 
   it('never triggers on the effects of an SOP (the loop guard)', async () => {
+    await publish(db(), { key: 't-loop', name: '标签触发', trigger: { type: 'event', event: 'tag_added', tag: 'tag-a' }, steps: [{ id: 'e', type: 'end' }] }, T0);
     const count = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM agenda_jobs WHERE name = ${SOP_JOBS.event}`.execute(db())).rows[0]!.n);
     const before = await count();
     app.events.publish(EVENTS.tagsChanged, { corpId: CORP, externalUserid: 'wmLoop', added: ['tag-a'], removed: [] }, { type: 'sop', id: 'some-template' });
@@ -301,5 +302,13 @@ describe('the SOP engine', function () {
     app.events.publish(EVENTS.tagsChanged, { corpId: CORP, externalUserid: 'wmLoop', added: ['tag-a'], removed: [] }, { type: 'member', id: 'LiNa' });
     await app.events.settled();
     expect(await count(), 'a member’s tag change is considered').to.equal(before + 1);
+  });
+
+  it('enqueues nothing for events no active template listens to', async () => {
+    const count = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM agenda_jobs WHERE name = ${SOP_JOBS.event}`.execute(db())).rows[0]!.n);
+    const before = await count();
+    app.events.publish(EVENTS.customerUpdated, { customerId: '00000000-0000-0000-0000-000000000001', changed: { aum: { from: 1, to: 2 } } }, { type: 'system', id: 'import:x' });
+    await app.events.settled();
+    expect(await count()).to.equal(before);
   });
 });

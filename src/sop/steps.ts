@@ -6,8 +6,7 @@ import { queueMessage, type OutboundChannel } from '../outbox/index.js';
 import type { Db } from '../platform/db/database.js';
 import type { Cause, EventBus } from '../platform/events.js';
 import type { Logger } from '../platform/logger.js';
-import { changeCustomerTags } from '../tags/index.js';
-import { ensureGroup, ensureTags } from '../tags/catalog.js';
+import { changeCustomerTags, resolveTagNames } from '../tags/index.js';
 import type { WeComGateway } from '../wecom/client/index.js';
 import type { StepOf, SopStep, SopTemplate } from './definition.js';
 import { renderText } from './render.js';
@@ -212,34 +211,14 @@ async function groupSendStep(deps: StepDeps, step: StepOf<'group_send'>, ctx: St
   return { status: 'done', delivery: 'group_confirm', outboxId: ids[0], result: { groups: groups.map((g) => g.chat_id), outboxIds: ids } };
 }
 
-const JOURNEY_TAG_GROUP = '旅程标签';
-
-/** Tag names (or group:name) to ids; names that exist nowhere are created in the journey tag group. */
-async function tagIds(db: Db, names: readonly string[]): Promise<string[]> {
-  const ids: string[] = [];
-  const missing: string[] = [];
-  for (const ref of names) {
-    const [group, name] = ref.includes(':') ? (ref.split(':', 2) as [string, string]) : [undefined, ref];
-    let q = db.selectFrom('tags as t').innerJoin('tag_groups as g', 'g.id', 't.group_id').select('t.id').where('t.name', '=', name).where('t.deleted_at', 'is', null);
-    if (group) q = q.where('g.name', '=', group);
-    const found = await q.orderBy('t.created_at').executeTakeFirst();
-    if (found) ids.push(found.id);
-    else missing.push(name);
-  }
-  if (missing.length) {
-    const groupId = await ensureGroup(db, { name: JOURNEY_TAG_GROUP, layer: 'manual', exclusive: false, description: 'SOP 旅程打的标签' });
-    const created = await ensureTags(db, groupId, missing, 'SOP 旅程创建');
-    ids.push(...missing.map((n) => created.get(n)!));
-  }
-  return ids;
-}
+const JOURNEY_TAGS = { group: '旅程标签', layer: 'manual', description: 'SOP 旅程打的标签' } as const;
 
 async function tagStep(deps: StepDeps, step: StepOf<'tag'>, ctx: StepContext): Promise<StepOutcome> {
   const { subject } = ctx;
   if (!subject.customerId) return { status: 'skipped', reason: '企微客户尚未关联银行客户，无法打标签' };
   if (!deps.gateway || !deps.events) return { status: 'failed', error: '标签服务不可用' };
-  const add = await tagIds(deps.db, step.add);
-  const remove = await tagIds(deps.db, step.remove);
+  const add = await resolveTagNames(deps.db, step.add, JOURNEY_TAGS);
+  const remove = await resolveTagNames(deps.db, step.remove, JOURNEY_TAGS);
   const change = await changeCustomerTags(
     { db: deps.db, gateway: deps.gateway, events: deps.events },
     { customerId: subject.customerId, add, remove, source: 'sop', cause: sopCause(ctx), causeText: `sop:${subject.templateId}:${step.id}` },

@@ -27,6 +27,10 @@ export interface TemplateSummary {
   updatedAt: Date;
 }
 
+/** Bumped whenever a template is published or changes status in this process, so caches of active templates refresh. */
+let generation = 0;
+export const templatesGeneration = () => generation;
+
 /** Checks a definition given as data (the console's editor): issues name the field under `path`. */
 export function checkDefinition(input: unknown, path = 'body.definition'): SopTemplate {
   const parsed = templateSchema.safeParse(input);
@@ -74,6 +78,7 @@ export async function publishTemplate(db: Db, templateId: string, staffId: strin
       const current = await trx.selectFrom('sop_template_versions').select(['id', 'definition']).where('template_id', '=', templateId).where('version', '=', t.current_version).executeTakeFirstOrThrow();
       if (canonical(current.definition) === canonical(definition)) {
         if (t.status !== 'active') await trx.updateTable('sop_templates').set({ status: 'active', updated_at: now }).where('id', '=', templateId).execute();
+        generation++;
         return { id: current.id, templateId, version: t.current_version, definition, created: false };
       }
     }
@@ -88,6 +93,7 @@ export async function publishTemplate(db: Db, templateId: string, staffId: strin
       .set({ current_version: version, status: 'active', updated_at: now, fired_until: t.fired_until ?? now })
       .where('id', '=', templateId)
       .execute();
+    generation++;
     return { id: row.id, templateId, version, definition, created: true };
   });
 }
@@ -98,6 +104,7 @@ export async function setTemplateStatus(db: Db, templateId: string, status: Extr
   if (t.status === 'archived') throw conflict('已归档的模板不能再改变状态');
   if (status === 'active' && t.current_version === null) throw conflict('模板尚未发布');
   await db.updateTable('sop_templates').set({ status, updated_at: new Date() }).where('id', '=', templateId).execute();
+  generation++;
   if (status === 'archived') {
     await db.updateTable('sop_enrollments').set({ status: 'cancelled', exit_reason: '模板已归档', ended_at: new Date(), updated_at: new Date() }).where('template_id', '=', templateId).where('status', 'in', ['active', 'paused']).execute();
   }

@@ -1,13 +1,13 @@
 import { sql, type RawBuilder } from 'kysely';
 import { CronExpressionParser } from 'cron-parser';
 import type { Db } from '../platform/db/database.js';
-import { EVENTS, type Cause, type EventBus, type EventName, type EventPayloads } from '../platform/events.js';
+import { causeLabel, EVENTS, type Cause, type EventBus, type EventName, type EventPayloads } from '../platform/events.js';
 import type { JobRunner } from '../platform/jobs.js';
 import type { Logger } from '../platform/logger.js';
 import type { SopTemplate, SopTrigger } from './definition.js';
 import { announceEnrolled, enrollSelection, enrollTarget, exitJoined, type EnrollResult, type EnrollTarget, type EnrollVersion } from './enroll.js';
 import { addDays, atLocalTime, dateInZone } from './schedule.js';
-import { activeVersions } from './store.js';
+import { activeVersions, templatesGeneration } from './store.js';
 
 /**
  * What starts a journey: domain events (through a job, so a crash loses none), and the clock for
@@ -176,7 +176,7 @@ export async function handleSopEvent(deps: TriggerDeps, e: SopEvent, cause: Caus
 }
 
 /** Domain events → SOP events. Events caused by an SOP are ignored: automation never triggers on its own effects. */
-export function toSopEvents<N extends EventName>(name: N, payload: EventPayloads[N], tagNames: (ids: string[]) => Promise<string[]>): Promise<SopEvent[]> {
+export function toSopEvents<N extends EventName>(name: N, payload: EventPayloads[N], tagNames: (ids: string[]) => Promise<string[]>, causeKey = ''): Promise<SopEvent[]> {
   return (async () => {
     switch (name) {
       case EVENTS.contactAdded: {
@@ -193,12 +193,13 @@ export function toSopEvents<N extends EventName>(name: N, payload: EventPayloads
       }
       case EVENTS.customerUpdated: {
         const p = payload as EventPayloads['customer.updated'];
-        return [{ kind: 'attribute_changed', customerId: p.customerId, changed: p.changed, key: `changed:${p.customerId}:${Object.entries(p.changed).map(([k, v]) => `${k}=${String(v.to)}`).join(',')}` }];
+        // The cause is in the key: the same change made again later (R4 → R3 → R4) is a new event.
+        return [{ kind: 'attribute_changed', customerId: p.customerId, changed: p.changed, key: `changed:${p.customerId}:${causeKey}:${Object.entries(p.changed).map(([k, v]) => `${k}=${String(v.to)}`).join(',')}` }];
       }
-      case EVENTS.messageReceived: {
-        const p = payload as EventPayloads['message.received'];
-        if (p.channel === 'app') return [];
-        return [{ kind: 'message_received', corpId: p.corpId, externalUserid: p.from, text: p.text, intents: p.intents, key: `msg:${p.from}:${p.text.slice(0, 50)}:${Date.now()}` }];
+      case EVENTS.messageClassified: {
+        // The reply engine's reading of a customer's message (with its intents), once per message.
+        const p = payload as EventPayloads['message.classified'];
+        return [{ kind: 'message_received', corpId: p.corpId, customerId: p.customerId ?? null, externalUserid: p.from, text: p.text, intents: p.intents, key: `msg:${p.channel}:${p.messageId}` }];
       }
       case EVENTS.cardVisited: {
         const p = payload as EventPayloads['card.visited'];
@@ -214,18 +215,31 @@ export const SOP_JOBS = { event: 'sop.event', clock: 'sop.clock', advance: 'sop.
 
 /** Subscribes to the domain events the triggers listen to; each becomes a keyed job. */
 export function subscribeSopTriggers(events: EventBus, jobs: JobRunner, deps: { db: Db; logger: Logger; onDeleted: (p: { corpId: string; userid: string; externalUserid: string }) => Promise<void>; onMessage: (p: EventPayloads['message.received']) => Promise<void> }): void {
-  const names = [EVENTS.contactAdded, EVENTS.tagsChanged, EVENTS.customerUpdated, EVENTS.messageReceived, EVENTS.cardVisited] as const;
+  const names = [EVENTS.contactAdded, EVENTS.tagsChanged, EVENTS.customerUpdated, EVENTS.messageReceived, EVENTS.messageClassified, EVENTS.cardVisited] as const;
   const tagNames = async (ids: string[]) => {
     if (!ids.length) return [];
     // Events name WeCom tag ids; the product's tags carry the same names (and group:name).
     const rows = await deps.db.selectFrom('tags as t').innerJoin('tag_groups as g', 'g.id', 't.group_id').select(['t.name', 'g.name as group']).where((eb) => eb.or([eb('t.wecom_tag_id', 'in', ids), eb(sql<string>`t.id::text`, 'in', ids)])).execute();
     return rows.flatMap((r) => [r.name, `${r.group}:${r.name}`]);
   };
+  // Which event kinds any active template listens to, re-read at most every few seconds: a daily
+  // import that moves a million balances must not become a million jobs nobody wants.
+  let watched: { at: number; generation: number; kinds: Promise<Set<string>> } | undefined;
+  const watchedKinds = () => {
+    if (!watched || watched.generation !== templatesGeneration() || Date.now() - watched.at > 5_000) {
+      const kinds = activeVersions(deps.db, 'event').then((vs) => new Set(vs.map((v) => (v.definition.trigger.type === 'event' ? v.definition.trigger.event : ''))));
+      watched = { at: Date.now(), generation: templatesGeneration(), kinds };
+      kinds.catch(() => (watched = undefined));
+    }
+    return watched.kinds;
+  };
   for (const name of names) {
     events.on(name, async (event) => {
       if (name === EVENTS.messageReceived) await deps.onMessage(event.payload as EventPayloads['message.received']);
       if (event.cause.type === 'sop') return;
-      for (const e of await toSopEvents(name, event.payload, tagNames)) {
+      const kinds = await watchedKinds();
+      for (const e of await toSopEvents(name, event.payload, tagNames, causeLabel(event.cause))) {
+        if (!kinds.has(e.kind)) continue;
         await jobs.enqueue(SOP_JOBS.event, e, { key: e.key, cause: event.cause });
       }
     });

@@ -55,6 +55,29 @@ export async function ensureTags(db: Db, groupId: string, names: readonly string
   return new Map(rows.map((r) => [r.name, r.id]));
 }
 
+/**
+ * Tag references (a name in any group, or group:name) to ids, oldest tag first when a name is in
+ * several groups; names found nowhere are created in `fallback` (a group made on first use).
+ */
+export async function resolveTagNames(db: Db, refs: readonly string[], fallback: { group: string; layer: TagLayer; description: string }): Promise<string[]> {
+  const ids: string[] = [];
+  const missing: string[] = [];
+  for (const ref of refs) {
+    const [group, name] = ref.includes(':') ? (ref.split(':', 2) as [string, string]) : [undefined, ref];
+    let q = db.selectFrom('tags as t').innerJoin('tag_groups as g', 'g.id', 't.group_id').select('t.id').where('t.name', '=', name).where('t.deleted_at', 'is', null);
+    if (group) q = q.where('g.name', '=', group);
+    const found = await q.orderBy('t.created_at').executeTakeFirst();
+    if (found) ids.push(found.id);
+    else missing.push(name);
+  }
+  if (missing.length) {
+    const groupId = await ensureGroup(db, { name: fallback.group, layer: fallback.layer, exclusive: false, description: fallback.description });
+    const created = await ensureTags(db, groupId, missing, fallback.description);
+    ids.push(...missing.map((n) => created.get(n)!));
+  }
+  return ids;
+}
+
 export async function createGroup(db: Db, input: { name: string; layer: 'manual' | 'rule'; exclusive: boolean; description?: string }) {
   try {
     return await db

@@ -5,4 +5,4 @@ export { recomputeFactTags, ensureFactTags, AUM_GROUP, ATTRIBUTE_GROUP, AUM_TIER
 export { recomputeRuleTag, recomputeAllRuleTags, type RuleResult } from './rules.js';
 export { changeCustomerTags, type TagChange, type ChangeResult, type AssignSource } from './assign.js';
 export { mirrorWecomTags, pushToWecom, TagSyncError, ownCause, isOwnCause, WECOM_GROUP_PREFIX, type RelationRef } from './wecom.js';
-export { customerTags, listCatalog } from './catalog.js';
+export { customerTags, listCatalog, resolveTagNames } from './catalog.js';

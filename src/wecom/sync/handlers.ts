@@ -103,7 +103,7 @@ export function createCallbackHandlers(deps: HandlerDeps): CallbackHandlers {
         const page = await api.kfSync({ cursor, token: e.token, limit: 1000, open_kfid: e.openKfId });
         for (const m of page.msg_list) {
           if (m.origin === 3 && m.msgtype === 'text' && m.external_userid && m.text) {
-            events.publish(EVENTS.messageReceived, { channel: `kf:${e.openKfId}`, from: m.external_userid, text: m.text.content }, { type: 'customer', id: m.external_userid });
+            events.publish(EVENTS.messageReceived, { channel: `kf:${e.openKfId}`, from: m.external_userid, text: m.text.content, corpId: e.corpId, messageId: m.msgid }, { type: 'customer', id: m.external_userid });
           }
         }
         cursor = page.next_cursor;
