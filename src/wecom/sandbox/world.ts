@@ -25,6 +25,7 @@ export class World {
   readonly contactWays = new Map<string, ContactWay>();
   readonly welcomeCodes = new Map<string, WelcomeCode>();
   readonly received: Received[] = [];
+  private readonly receivedByRecipient = new Map<string, Received[]>();
   /** App messages over the per-member rate, which WeCom drops without an error (SHAPES §11). */
   readonly droppedAppMessages: Received[] = [];
   readonly massSends = new Map<string, MassSend>();
@@ -136,11 +137,18 @@ export class World {
   record(message: Omit<Received, 'seq'>, dropped = false): Received {
     const entry = { ...message, seq: this.nextSeq('received') };
     (dropped ? this.droppedAppMessages : this.received).push(entry);
+    if (!dropped) {
+      const mine = this.receivedByRecipient.get(entry.to);
+      if (mine) mine.push(entry);
+      else this.receivedByRecipient.set(entry.to, [entry]);
+    }
     return entry;
   }
 
+  /** What one recipient received, oldest first (indexed: a mass send's confirmation asks per target). */
   receivedBy(to: string, kind?: Received['kind']): Received[] {
-    return this.received.filter((r) => r.to === to && (!kind || r.kind === kind));
+    const mine = this.receivedByRecipient.get(to) ?? [];
+    return kind ? mine.filter((r) => r.kind === kind) : [...mine];
   }
 
   // ---- ids (deterministic per seed and operation order)
