@@ -65,6 +65,15 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   OUTBOX_RESULT_SYNC_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** The AI assistant (src/assistant): any OpenAI-compatible endpoint; no key means retrieval-only mode. */
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),
+  OPENAI_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  OPENAI_STREAM: bool.default(false),
+  ASSISTANT_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  ASSISTANT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   SANDBOX_CONTROL: bool.optional(),
 });
