@@ -792,3 +792,102 @@ export interface Database {
   kb_entries: KbEntryRow;
   kb_entry_versions: KbEntryVersionRow;
 }
+
+export type AssistantPurpose = 'answer' | 'suggest' | 'summary' | 'next_best_action' | 'polish';
+export type AssistantDecision = 'answered' | 'blocked' | 'handoff' | 'fallback' | 'error';
+
+export interface AssistantAuditRow {
+  id: Generated<string>;
+  purpose: AssistantPurpose;
+  mode: 'llm' | 'retrieval_only';
+  channel: string | null;
+  staff_id: string | null;
+  customer_id: string | null;
+  corp_id: string | null;
+  external_userid: string | null;
+  model: string | null;
+  /** The messages sent to the model, redacted (src/platform/logger.ts redactValue). */
+  prompt: Json<unknown[]>;
+  /** What the model answered, before citations were stripped and the gate judged it. */
+  model_answer: string | null;
+  /** What the product returned (sent to the customer or shown to the member). */
+  answer: string | null;
+  tool_calls: Json<unknown[]>;
+  citations: Generated<string[]>;
+  dropped_citations: Generated<string[]>;
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  model_calls: Generated<number>;
+  latency_ms: number | null;
+  /** NULL while the task runs. */
+  decision: AssistantDecision | null;
+  reason: string | null;
+  gate_verdict: 'pass' | 'warn' | 'block' | null;
+  gate_findings: Json<unknown[]>;
+  created_at: Generated<Date>;
+  finished_at: Timestamp | null;
+}
+
+export interface AppointmentRow {
+  id: Generated<string>;
+  customer_id: string | null;
+  corp_id: string | null;
+  external_userid: string | null;
+  branch_id: string;
+  /** 'YYYY-MM-DD' (a date column). */
+  date: ColumnType<string, string, string>;
+  purpose: string;
+  status: Generated<'requested' | 'confirmed' | 'cancelled' | 'done'>;
+  source: 'assistant' | 'member';
+  audit_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** The AI assistant's audit trail and branch appointments (migration 0014). */
+export interface Database {
+  assistant_audit: AssistantAuditRow;
+  appointments: AppointmentRow;
+}
+
+export type KbEntryStatus = 'active' | 'retired';
+export type KbChange = 'seed' | 'create' | 'update' | 'retire' | 'restore';
+
+export interface KbEntryRow {
+  id: string;
+  category: string;
+  question: string;
+  alt_questions: string[];
+  answer: string;
+  product_ids: string[];
+  needs_disclaimer: boolean;
+  handoff: boolean;
+  status: Generated<KbEntryStatus>;
+  version: Generated<number>;
+  updated_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface KbEntryVersionRow {
+  entry_id: string;
+  version: number;
+  change: KbChange;
+  category: string;
+  question: string;
+  alt_questions: string[];
+  answer: string;
+  product_ids: string[];
+  needs_disclaimer: boolean;
+  handoff: boolean;
+  status: KbEntryStatus;
+  note: string | null;
+  changed_by: string | null;
+  created_at: Generated<Date>;
+}
+
+/** The knowledge base (migration 0013). */
+export interface Database {
+  kb_entries: KbEntryRow;
+  kb_entry_versions: KbEntryVersionRow;
+}

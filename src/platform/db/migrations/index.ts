@@ -8,6 +8,7 @@ import * as m0009 from './0009_segment_speed.js';
 import * as m0010 from './0010_sop.js';
 import * as m0011 from './0011_outbox_dispatch.js';
 import * as m0013 from './0013_kb.js';
+import * as m0014 from './0014_assistant.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0010_sop': m0010,
   '0011_outbox_dispatch': m0011,
   '0013_kb': m0013,
+  '0014_assistant': m0014,
 };
