@@ -32,6 +32,9 @@ import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js'
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
+import {
+  assistantSettings, assistantStatus, createAssistant, defineAssistantJobs, knowledgeFrom, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
+} from './assistant/index.js';
 import { KnowledgeBase, registerKbRoutes, seedKnowledgeBase } from './kb/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
@@ -54,6 +57,8 @@ export interface RunningApp {
   realtime?: Realtime;
   wecom: WecomLink;
   gate: ComplianceGate;
+  /** The AI assistant: the reply engine answers customers with answerCustomer(assistant, …). */
+  assistant: AssistantDeps;
   kb: KnowledgeBase;
   imports?: ImportRunner;
   /** Drains the outbox to WeCom (worker roles). */
@@ -96,6 +101,10 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineSegmentJobs(jobs, { db });
   const gate = new ComplianceGate({ db });
   const kb = new KnowledgeBase({ db, gate });
+  const assistantConfig = assistantSettings(config);
+  const assistant = createAssistant({ db, gate, logger, knowledge: knowledgeFrom(kb) }, assistantConfig);
+  logger.info(assistantStatus(assistant), assistant.llm ? 'assistant uses a language model' : 'assistant in retrieval-only mode: no OPENAI_API_KEY');
+  defineAssistantJobs(jobs, { db, retentionDays: assistantConfig.retentionDays });
   defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
   // Import progress goes to the console room once socket.io is attached (below).
   let realtime: Realtime | undefined;
@@ -155,6 +164,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
+    registerAssistantRoutes(api, { assistant, corps: wecom.registry });
     registerKbRoutes(api, { db, kb });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
@@ -211,6 +221,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleSegmentJobs(jobs);
     await scheduleMassSendJobs(jobs);
     await scheduleSopJobs(jobs);
+    await scheduleAssistantJobs(jobs);
     if (demoSeeded && config.DEMO_SCORE_ON_SEED) {
       // A newcomer sees tiers, tags and scores at once rather than after the first night.
       const cause = { type: 'system', id: 'demo-seed' } as const;
@@ -240,6 +251,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     realtime,
     wecom,
     gate,
+    assistant,
     kb,
     imports,
     outbox,

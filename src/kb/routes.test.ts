@@ -164,4 +164,11 @@ describe('knowledge base API', () => {
     expect((await am.post('/api/v1/kb/search', query)).body.hits[0].id).to.equal('kb-040');
     expect((await latestAudit('kb.entry.retire')).detail).to.deep.include({ note: '社保卡激活流程调整' });
   });
+
+  it('describes its routes in the OpenAPI document, search open to every member and edits to ops and admin', async () => {
+    const doc = (await am.get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, { 'x-roles': unknown }>> };
+    expect(Object.keys(doc.paths)).to.include.members(['/api/v1/kb/search', '/api/v1/kb/entries', '/api/v1/kb/entries/{id}', '/api/v1/kb/entries/{id}/versions']);
+    expect(doc.paths['/api/v1/kb/search']!.post!['x-roles']).to.equal('any');
+    expect(doc.paths['/api/v1/kb/entries/{id}']!.put!['x-roles']).to.deep.equal(['admin', 'ops']);
+  });
 });

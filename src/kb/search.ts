@@ -1,6 +1,6 @@
 import { Bm25Index } from './bm25.js';
 import { detectHandoff, type HandoffTopic } from './handoff.js';
-import { BANK_LEXICON, EMPTY_LEXICON, grams, Tokenizer } from './tokenize.js';
+import { BANK_LEXICON, EMPTY_LEXICON, Tokenizer } from './tokenize.js';
 
 /**
  * The in-memory search index over the active knowledge-base entries. Built from the entries in
@@ -9,8 +9,8 @@ import { BANK_LEXICON, EMPTY_LEXICON, grams, Tokenizer } from './tokenize.js';
  *
  * Fields (BM25F): the question, the alternative questions (weighted higher: they are phrased the
  * way customers ask), the answer (weighted low: it shares vocabulary with neighbouring topics),
- * and the character bigrams of the questions (weighted low: they catch typos and words jieba
- * segments differently). Scores are divided by what the query would score against an entry that
+ * and the character bigrams of the questions' meaningful words (weighted low: they catch typos and
+ * words jieba segments differently). Scores are divided by what the query would score against an entry that
  * holds each of its terms once in its question and once in its alternative questions, and capped
  * at 1, so 1 means "every word of the query is in the entry's questions".
  */
@@ -127,11 +127,14 @@ export class KbIndex {
   }
 
   private analyse(e: KbSearchable): string[][] {
+    const withGrams = this.config.weights.grams > 0;
+    const question = this.tokenizer.analyse(e.question, withGrams);
+    const alts = e.altQuestions.map((q) => this.tokenizer.analyse(q, withGrams));
     return [
-      this.tokenizer.terms(e.question),
-      e.altQuestions.flatMap((q) => this.tokenizer.terms(q)),
+      question.terms,
+      alts.flatMap((a) => a.terms),
       this.tokenizer.terms(e.answer),
-      this.config.weights.grams > 0 ? [e.question, ...e.altQuestions].flatMap((q) => grams(q).map((g) => GRAM + g)) : [],
+      [question, ...alts].flatMap((a) => a.grams.map((g) => GRAM + g)),
     ];
   }
 
@@ -145,10 +148,8 @@ export class KbIndex {
 
   /** The query's search terms (word terms, then bigram terms when the index uses them). */
   queryTerms(query: string): { words: string[]; grams: string[] } {
-    return {
-      words: this.tokenizer.terms(query),
-      grams: this.config.weights.grams > 0 ? grams(query).map((g) => GRAM + g) : [],
-    };
+    const { terms, grams } = this.tokenizer.analyse(query, this.config.weights.grams > 0);
+    return { words: terms, grams: grams.map((g) => GRAM + g) };
   }
 
   search(query: string, options: SearchOptions = {}): KbSearchResult {

@@ -29,7 +29,8 @@ export const EMPTY_LEXICON: Lexicon = { words: [], synonyms: [], stopWords: [] }
 /** Frequency given to the bank's words: high enough that jieba keeps them whole. */
 const BANK_WORD_FREQ = 30_000;
 const MEANINGFUL = /[\p{L}\p{N}]/u;
-const HAN = /\p{Script=Han}/u;
+/** A UTF-16 unit of a Chinese character (the basic plane, or either half of a surrogate pair). */
+const HAN_UNIT = /[\p{Script=Han}\uD800-\uDFFF]/u;
 
 export function normalizeQuery(text: string): string {
   return text.normalize('NFKC').toLowerCase();
@@ -68,14 +69,23 @@ export class Tokenizer {
 
   /** Search terms of a text: segmented, mapped to synonym heads, stop words dropped. */
   terms(text: string): string[] {
-    const out: string[] = [];
-    for (const raw of this.segment(text)) {
+    return this.analyse(text, false).terms;
+  }
+
+  /**
+   * Terms and, with `withGrams`, the character bigrams of the text (see `grams`), from one
+   * normalisation and one segmentation.
+   */
+  analyse(text: string, withGrams: boolean): { terms: string[]; grams: string[] } {
+    const normalized = normalizeQuery(text);
+    const terms: string[] = [];
+    for (const raw of this.jieba.cut(normalized, false)) {
       const word = raw.trim();
       if (!word || !MEANINGFUL.test(word) || this.stop.has(word)) continue;
       const term = this.canonical.get(word) ?? word;
-      if (!this.stop.has(term)) out.push(term);
+      if (!this.stop.has(term)) terms.push(term);
     }
-    return out;
+    return { terms, grams: withGrams ? gramsOfNormalized(normalized) : [] };
   }
 
   /** The synonym head of a word (the word itself when it is in no group). */
@@ -85,25 +95,31 @@ export class Tokenizer {
   }
 }
 
-/** Character bigrams of each run of Chinese characters; a run of one character gives that character. */
+/**
+ * Character bigrams of each run of Chinese characters; a run of one character gives that character.
+ * Stop words stay in: the bigrams that span them (没到, 不了) still tell questions apart.
+ */
 export function grams(text: string): string[] {
+  return gramsOfNormalized(normalizeQuery(text));
+}
+
+function gramsOfNormalized(text: string): string[] {
   const out: string[] = [];
-  let previous = '';
-  let run = 0;
-  const flush = () => {
-    if (run === 1) out.push(previous);
-  };
-  for (const ch of normalizeQuery(text)) {
-    if (HAN.test(ch)) {
-      if (run > 0) out.push(previous + ch);
-      previous = ch;
-      run++;
-    } else {
-      flush();
-      run = 0;
-      previous = '';
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const han = i < text.length && HAN_UNIT.test(text[i]!);
+    if (han && start < 0) start = i;
+    if (!han && start >= 0) {
+      pushGrams(text.slice(start, i), out);
+      start = -1;
     }
   }
-  flush();
   return out;
+}
+
+function pushGrams(run: string, out: string[]): void {
+  // Characters outside the basic plane are two UTF-16 units: split by code point then.
+  const chars: ArrayLike<string> = /[\uD800-\uDFFF]/.test(run) ? Array.from(run) : run;
+  if (chars.length === 1) out.push(chars[0]!);
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
 }
