@@ -8,6 +8,6 @@ export { handleInbound, HANDOFF_REPLY, AI_LABEL, type InboundMessage, type Reply
 export { detectIntents, INTENT_NAMES, type Intent } from './intents.js';
 export { ruleInputSchema, listRules, createRule, updateRule, deleteRule, ruleMatches, activeAt, type Rule, type RuleInput } from './rules.js';
 export { kfSender, handOverSession, kfMsgid } from './kf.js';
-export { knowledgePort, assistantPort } from './ports.js';
+export { knowledgePort } from './ports.js';
 export { defineReplyJobs, REPLY_JOB } from './jobs.js';
 export { registerReplyRoutes } from './routes.js';

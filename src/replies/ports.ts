@@ -1,6 +1,5 @@
-import { answerCustomer, type AssistantDeps } from '../assistant/index.js';
 import type { KnowledgeBase } from '../kb/index.js';
-import type { AssistantPort, KnowledgePort } from './engine.js';
+import type { KnowledgePort } from './engine.js';
 
 const TOPICS: Record<string, string> = {
   complaint: '客户投诉',
@@ -29,14 +28,3 @@ export function knowledgePort(kb: KnowledgeBase): KnowledgePort {
   };
 }
 
-/** The AI assistant behind the engine's port. */
-export function assistantPort(deps: AssistantDeps): AssistantPort {
-  return {
-    async answerCustomer(input) {
-      const reply = await answerCustomer(deps, { customerId: input.customerId, corpId: input.corpId, externalUserid: input.externalUserid, text: input.text, channel: input.channel });
-      if (reply.kind === 'answer') return { kind: 'answer', text: reply.text, citations: reply.citations, auditId: reply.auditId };
-      if (reply.kind === 'handoff') return { kind: 'handoff', reason: `AI 助手转人工：${reply.reason}`, auditId: reply.auditId };
-      return { kind: 'unavailable', reason: reply.reason };
-    },
-  };
-}
