@@ -141,6 +141,16 @@ describe('knowledge base API', () => {
     expect((await latestAudit('kb.entry.create')).target_id).to.equal('kb-061');
   });
 
+  it('keeps one disclaimer when a saved answer already carries it, and adds the disclosures the gate requires', async () => {
+    const current = (await ops.get('/api/v1/kb/entries/kb-011')).body;
+    const { id, status, version, updatedBy, createdAt, updatedAt, ...content } = current;
+    const r = await ops.request('PUT', '/api/v1/kb/entries/kb-011', { ...content, note: '原样保存' });
+    expect(r.status).to.equal(200);
+    expect(r.body.compliance.appended).to.deep.equal(['过往业绩不代表未来表现']);
+    expect(r.body.entry.answer.split('理财非存款、产品有风险、投资须谨慎').length).to.equal(2);
+    expect(r.body.entry.answer).to.equal(`${current.answer}\n过往业绩不代表未来表现。`);
+  });
+
   it('names the fields of an invalid entry', async () => {
     const r = await ops.post('/api/v1/kb/entries', { category: '', question: '问', altQuestions: ['同一个问法', '同一个问法'], answer: '答', productIds: ['p-nope'], extra: 1 });
     expect(r.status).to.equal(400);

@@ -58,7 +58,7 @@ export interface KbAnswer extends Omit<KbSearchResult, 'hits'> {
 
 export const DEFAULT_REFRESH_MS = 10_000;
 
-/** The wealth-product disclaimer an answer flagged `needsDisclaimer` ends with. */
+/** The wealth-product disclaimer an answer flagged `needsDisclaimer` carries. */
 export const WEALTH_DISCLAIMER = '理财非存款、产品有风险、投资须谨慎。';
 
 interface Snapshot {
@@ -216,7 +216,8 @@ export class KnowledgeBase {
     }
     let answer = decision.text.trim();
     const needsDisclaimer = content.needsDisclaimer || decision.disclosures.length > 0;
-    if (needsDisclaimer && !answer.replace(/[。.]$/, '').endsWith(WEALTH_DISCLAIMER.replace(/。$/, ''))) {
+    // The gate has appended what the content requires; a flagged answer the gate did not hold to it still gets it once.
+    if (needsDisclaimer && !answer.includes(WEALTH_DISCLAIMER.replace(/。$/, ''))) {
       answer = `${answer}${/[。！？.!?]$/.test(answer) ? '' : '。'}${WEALTH_DISCLAIMER}`;
     }
     return { judged: { ...content, answer, needsDisclaimer }, compliance };
