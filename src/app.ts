@@ -30,12 +30,13 @@ import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from '.
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
 import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
-import { defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
+import { defaultSenders, defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 import {
   assistantSettings, assistantStatus, createAssistant, defineAssistantJobs, knowledgeFrom, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
 } from './assistant/index.js';
 import { KnowledgeBase, registerKbRoutes, seedKnowledgeBase } from './kb/index.js';
+import { defineReplyJobs, kfSender, knowledgePort, registerReplyRoutes, type ReplyDeps } from './replies/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
 export interface StartOptions {
@@ -101,6 +102,11 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineSegmentJobs(jobs, { db });
   const gate = new ComplianceGate({ db });
   const kb = new KnowledgeBase({ db, gate });
+  const replyDeps: ReplyDeps = {
+    db, gate, events, gateway: wecom.gateway, logger, kb: knowledgePort(kb),
+    alertMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
+  };
+  defineReplyJobs(jobs, events, replyDeps);
   const assistantConfig = assistantSettings(config);
   const assistant = createAssistant({ db, gate, logger, knowledge: knowledgeFrom(kb) }, assistantConfig);
   logger.info(assistantStatus(assistant), assistant.llm ? 'assistant uses a language model' : 'assistant in retrieval-only mode: no OPENAI_API_KEY');
@@ -166,6 +172,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     registerAssistantRoutes(api, { assistant, corps: wecom.registry });
     registerKbRoutes(api, { db, kb });
+    registerReplyRoutes(api, { db });
     wecom.registerApi(api);
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
@@ -205,6 +212,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
       db,
       gateway: wecom.gateway,
       logger,
+      senders: [...defaultSenders(), kfSender(logger)],
       databaseUrl: options.databaseUrl,
       batchMax: config.OUTBOX_BATCH_MAX,
       concurrency: config.OUTBOX_CONCURRENCY,

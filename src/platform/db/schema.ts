@@ -751,48 +751,6 @@ export interface Database {
   outbox_batches: OutboxBatchRow;
 }
 
-export type KbEntryStatus = 'active' | 'retired';
-export type KbChange = 'seed' | 'create' | 'update' | 'retire' | 'restore';
-
-export interface KbEntryRow {
-  id: string;
-  category: string;
-  question: string;
-  alt_questions: string[];
-  answer: string;
-  product_ids: string[];
-  needs_disclaimer: boolean;
-  handoff: boolean;
-  status: Generated<KbEntryStatus>;
-  version: Generated<number>;
-  updated_by: string | null;
-  created_at: Generated<Date>;
-  updated_at: Generated<Date>;
-}
-
-export interface KbEntryVersionRow {
-  entry_id: string;
-  version: number;
-  change: KbChange;
-  category: string;
-  question: string;
-  alt_questions: string[];
-  answer: string;
-  product_ids: string[];
-  needs_disclaimer: boolean;
-  handoff: boolean;
-  status: KbEntryStatus;
-  note: string | null;
-  changed_by: string | null;
-  created_at: Generated<Date>;
-}
-
-/** The knowledge base (migration 0013). */
-export interface Database {
-  kb_entries: KbEntryRow;
-  kb_entry_versions: KbEntryVersionRow;
-}
-
 export type AssistantPurpose = 'answer' | 'suggest' | 'summary' | 'next_best_action' | 'polish';
 export type AssistantDecision = 'answered' | 'blocked' | 'handoff' | 'fallback' | 'error';
 

@@ -9,6 +9,7 @@ import * as m0010 from './0010_sop.js';
 import * as m0011 from './0011_outbox_dispatch.js';
 import * as m0013 from './0013_kb.js';
 import * as m0014 from './0014_assistant.js';
+import * as m0015 from './0015_replies.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0011_outbox_dispatch': m0011,
   '0013_kb': m0013,
   '0014_assistant': m0014,
+  '0015_replies': m0015,
 };
