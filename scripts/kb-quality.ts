@@ -11,14 +11,14 @@
  * The last stdout line is the product's and the baseline's figures on quality.jsonl as JSON.
  */
 import { loadBankEntries } from '../src/kb/bank.js';
-import { loadQualitySet, measureQuality, type QualityReport } from '../src/kb/quality.js';
+import { HOLDOUT_PATH, loadQualitySet, measureQuality, type QualityReport } from '../src/kb/quality.js';
 import { BASELINE_CONFIG, PRODUCT_CONFIG, type IndexConfig } from '../src/kb/search.js';
 import { BANK_LEXICON, Tokenizer } from '../src/kb/tokenize.js';
 
 const showMisses = process.argv.includes('--misses');
 const entries = loadBankEntries();
 const quality = loadQualitySet();
-const holdout = loadQualitySet(new URL('../src/kb/holdout.jsonl', import.meta.url).pathname);
+const holdout = loadQualitySet(HOLDOUT_PATH);
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const row = (set: string, r: QualityReport) =>

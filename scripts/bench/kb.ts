@@ -17,7 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import catalogue from '../../data/bank/products.json' with { type: 'json' };
 import { loadBankEntries, type BankEntry } from '../../src/kb/bank.js';
-import { loadQualitySet } from '../../src/kb/quality.js';
+import { HOLDOUT_PATH, loadQualitySet } from '../../src/kb/quality.js';
 import { BASELINE_CONFIG, KbIndex, PRODUCT_CONFIG, type IndexConfig } from '../../src/kb/search.js';
 
 const ENTRIES = Number(process.env.BENCH_KB_ENTRIES ?? 5_000);
@@ -139,7 +139,7 @@ const describe = (name: string, r: ReturnType<typeof measure>) =>
 
 const real = loadBankEntries();
 const entries = generateEntries(real, ENTRIES);
-const labelled = [...loadQualitySet(), ...loadQualitySet(new URL('../../src/kb/holdout.jsonl', import.meta.url).pathname)].map((i) => i.q);
+const labelled = [...loadQualitySet(), ...loadQualitySet(HOLDOUT_PATH)].map((i) => i.q);
 const queries = generateQueries(entries, labelled, QUERIES);
 
 console.error(`kb bench: ${entries.length} entries (${real.length} real), ${queries.length} queries, Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model ?? 'cpu'}, load ${loadavg()[0]!.toFixed(1)}`);

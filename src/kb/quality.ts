@@ -10,6 +10,8 @@ import { KbIndex, type IndexConfig, type KbSearchable } from './search.js';
  * (a handoff phrasing with no single entry). Top-1/top-3 count the lines with an id.
  */
 export const QUALITY_PATH = fileURLToPath(new URL('./quality.jsonl', import.meta.url));
+/** 60 further questions, one per entry, written after the lexicon was tuned on quality.jsonl and never tuned against. */
+export const HOLDOUT_PATH = fileURLToPath(new URL('./holdout.jsonl', import.meta.url));
 
 const itemSchema = z.object({ q: z.string().min(1), id: z.string().optional(), handoff: z.boolean().optional() });
 export type QualityItem = z.infer<typeof itemSchema>;
