@@ -36,7 +36,7 @@ import {
   assistantSettings, assistantStatus, createAssistant, defineAssistantJobs, knowledgeFrom, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
 } from './assistant/index.js';
 import { KnowledgeBase, registerKbRoutes, seedKnowledgeBase } from './kb/index.js';
-import { defineReplyJobs, kfSender, knowledgePort, registerReplyRoutes, type ReplyDeps } from './replies/index.js';
+import { assistantPort, defineReplyJobs, kfSender, knowledgePort, registerReplyRoutes, type ReplyDeps } from './replies/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
 export interface StartOptions {
@@ -102,14 +102,14 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineSegmentJobs(jobs, { db });
   const gate = new ComplianceGate({ db });
   const kb = new KnowledgeBase({ db, gate });
-  const replyDeps: ReplyDeps = {
-    db, gate, events, gateway: wecom.gateway, logger, kb: knowledgePort(kb),
-    alertMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
-  };
-  defineReplyJobs(jobs, events, replyDeps);
   const assistantConfig = assistantSettings(config);
   const assistant = createAssistant({ db, gate, logger, knowledge: knowledgeFrom(kb) }, assistantConfig);
   logger.info(assistantStatus(assistant), assistant.llm ? 'assistant uses a language model' : 'assistant in retrieval-only mode: no OPENAI_API_KEY');
+  const replyDeps: ReplyDeps = {
+    db, gate, events, gateway: wecom.gateway, logger, kb: knowledgePort(kb), assistant: assistantPort(assistant),
+    alertMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
+  };
+  defineReplyJobs(jobs, events, replyDeps);
   defineAssistantJobs(jobs, { db, retentionDays: assistantConfig.retentionDays });
   defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
   // Import progress goes to the console room once socket.io is attached (below).

@@ -9,5 +9,6 @@ export { detectIntents, INTENT_NAMES, type Intent } from './intents.js';
 export { ruleInputSchema, listRules, createRule, updateRule, deleteRule, ruleMatches, activeAt, type Rule, type RuleInput } from './rules.js';
 export { kfSender, handOverSession, kfMsgid } from './kf.js';
 export { knowledgePort } from './ports.js';
+export { assistantPort } from './assistant.js';
 export { defineReplyJobs, REPLY_JOB } from './jobs.js';
 export { registerReplyRoutes } from './routes.js';

@@ -37,7 +37,7 @@ export const SETTINGS = {
   'replies.thresholds': {
     description: '自动回复阈值：知识库答案的最低匹配分（0–1），以及消息意向打标签的最低分（0–1）',
     schema: z.object({ kbMinScore: z.number().min(0).max(1), intentThreshold: z.number().min(0).max(1) }),
-    default: { kbMinScore: 0.55, intentThreshold: 0.8 },
+    default: { kbMinScore: 0.4, intentThreshold: 0.8 },
   },
   'wecom.welcomeText': {
     description: '默认欢迎语：渠道活码未设置欢迎语时发送；{客户经理} 会替换为客户经理姓名',
