@@ -98,6 +98,8 @@ export class OutboxDispatcher {
   private listener: pg.Client | undefined;
   private readonly inflight = new Set<Promise<void>>();
   private summary = emptySummary();
+  /** When the loop last looked for batches whose lease ran out (process clock). */
+  private lastResolve = 0;
 
   constructor(private readonly options: DispatcherOptions) {
     this.instance = options.instance ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -112,6 +114,10 @@ export class OutboxDispatcher {
     this.appRate = { perMinute: options.appMessagesPerMemberPerMinute ?? 30, perHour: options.appMessagesPerMemberPerHour ?? 1000 };
     this.now = options.now ?? (() => new Date());
     this.log = options.logger.child({ component: 'outbox-dispatcher', instance: this.instance });
+  }
+
+  private get resolveEveryMs(): number {
+    return Math.min(1_000, this.leaseMs / 4);
   }
 
   /** Adds or replaces the sender of a channel (bot, kf). */
@@ -180,7 +186,11 @@ export class OutboxDispatcher {
     try {
       do {
         this.again = false;
-        for (const b of await this.resolveInDoubt()) this.launch(b);
+        // Leases run out on their own schedule; looking a few times per lease is enough and keeps claims cheap.
+        if (Date.now() - this.lastResolve >= this.resolveEveryMs) {
+          this.lastResolve = Date.now();
+          for (const b of await this.resolveInDoubt()) this.launch(b);
+        }
         while (this.running && this.inflight.size < this.concurrency) {
           const batches = await this.claim(this.concurrency - this.inflight.size);
           if (!batches.length) break;
@@ -218,7 +228,7 @@ export class OutboxDispatcher {
     const row = rows[0];
     const candidates = [this.pollMs];
     if (row?.due) candidates.push(new Date(row.due).getTime() - now.getTime());
-    if (row?.lease_ms !== null && row?.lease_ms !== undefined) candidates.push(Number(row.lease_ms) + 50);
+    if (row?.lease_ms !== null && row?.lease_ms !== undefined) candidates.push(Math.max(Number(row.lease_ms) + 50, this.lastResolve + this.resolveEveryMs - Date.now()));
     return Math.max(10, Math.min(...candidates));
   }
 
@@ -250,6 +260,7 @@ export class OutboxDispatcher {
     }
   }
 
+  /** Read at every claim: a change by operations applies to the next claim on every node. */
   private async rules(): Promise<ClaimRules> {
     const [quietHours, quota] = await Promise.all([getSetting(this.options.db, 'outbound.quietHours'), getSetting(this.options.db, 'outbound.customerQuota')]);
     return { quietHours, quota, appRate: this.appRate };
