@@ -99,6 +99,30 @@ async function tagIntents(deps: ReplyDeps, customerId: string | null, intents: I
   return strong;
 }
 
+/** How long a bot conversation stays with the person it was handed to (bots have no session state). */
+export const BOT_HANDOFF_HOLD_MS = 2 * 3_600_000;
+
+/**
+ * Whether a person is serving the conversation: for customer service, WeCom's session state (2 queued,
+ * 3 with a person); for bots, a handoff in the conversation within BOT_HANDOFF_HOLD_MS.
+ */
+async function withPerson(deps: ReplyDeps, m: InboundMessage): Promise<boolean> {
+  if (m.channel === 'kf') {
+    const openKfid = m.reply.extra?.open_kfid;
+    if (!deps.gateway || !m.corpId || typeof openKfid !== 'string' || !m.externalUserid) return false;
+    try {
+      const state = await deps.gateway.client(m.corpId, 'agent').call<{ service_state: number }>('kf/service_state/get', { body: { open_kfid: openKfid, external_userid: m.externalUserid } });
+      return state.service_state === 2 || state.service_state === 3;
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'kf service state unknown; answering as the bot');
+      return false;
+    }
+  }
+  const since = new Date((m.receivedAt ?? new Date()).getTime() - BOT_HANDOFF_HOLD_MS);
+  const recent = await deps.db.selectFrom('reply_log').select('id').where('channel', '=', m.channel).where('conversation', '=', m.conversation).where('decision', '=', 'handoff').where('received_at', '>', since).executeTakeFirst();
+  return Boolean(recent);
+}
+
 export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise<ReplyDecision> {
   const { db } = deps;
   const now = m.receivedAt ?? new Date();
@@ -186,6 +210,12 @@ export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise
     await record('handoff', { reason, outboxId: answer.id, alertOutboxId, auditId: extra.auditId });
     return { decision: 'handoff', logId, text: HANDOFF_REPLY, outboxId: answer.id, reason, intents, fresh: true };
   };
+
+  // 0. A person has the conversation: the machine keeps out of it.
+  if (await withPerson(deps, m)) {
+    await record('ignored', { reason: '人工接待中' });
+    return { decision: 'ignored', logId, intents, fresh: true, reason: '人工接待中' };
+  }
 
   // 1. Handoff topics are never answered by a machine.
   const found = await deps.kb.search(m.text, 3);

@@ -39,7 +39,10 @@ describe('the reply engine', function () {
       return rows[0]?.decision === 'kb' ? rows : undefined;
     }, 10_000, 'the decision to be recorded');
     expect(log).to.include({ channel: 'kf', message_id: sent.msgid, decision: 'kb', kb_id: 'kb-001' });
-    const row = await db().selectFrom('outbox').selectAll().where('id', '=', log!.outbox_id!).executeTakeFirstOrThrow();
+    const row = await until(async () => {
+      const r = await db().selectFrom('outbox').selectAll().where('id', '=', log!.outbox_id!).executeTakeFirstOrThrow();
+      return r.status === 'sent' ? r : undefined;
+    }, 10_000, 'the row to be marked sent');
     expect(row).to.include({ channel: 'kf', status: 'sent', purpose: 'service', verdict: 'pass', cause_type: 'customer', ref_type: 'reply' });
     expect(reply!.ref, 'the row id is the kf msgid').to.equal(row.id.replaceAll('-', ''));
   });
@@ -69,6 +72,12 @@ describe('the reply engine', function () {
         return s && s.state === 3 ? s : undefined;
       }, 20_000, 'the session with a person');
       expect(session.servicer_userid).to.equal('LiNa');
+      sandbox().control.kfCustomerMessage({ text: '大额存单利率多少', externalUserid: c.externalUserid });
+      const later = await until(async () => {
+        const rows = await logOf(c.externalUserid);
+        return rows.length === 2 && rows[1]!.decision !== 'none' ? rows[1] : undefined;
+      }, 10_000, 'the second message to be read');
+      expect(later, 'the machine keeps out of a conversation a person has').to.include({ decision: 'ignored', reason: '人工接待中', outbox_id: null });
     } finally {
       socket.close();
     }
@@ -92,6 +101,21 @@ describe('the reply engine', function () {
     const bad = await ops.post('/api/v1/replies/rules', { name: 'x', matchType: 'regex', pattern: '(a+)+$', replyText: 'x' });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.issues[0].path).to.equal('body.pattern');
+  });
+
+  it('does not send a customer-service message more than 48 hours after the customer last wrote, and says why', async () => {
+    sandbox().control.kfCustomerMessage({ text: '信用卡丢了怎么办', externalUserid: 'wmKfLate' });
+    await kfReplies('wmKfLate');
+    sandbox().control.advanceClock(49 * 3_600_000);
+    const { queueMessage } = await import('../outbox/index.js');
+    const openKfid = sandbox().world.kfAccounts[0]!.open_kfid;
+    const queued = await queueMessage({ db: db(), gate: app.gate }, { idempotencyKey: 'kf-late-1', corpId: CORP, channel: 'kf', recipient: 'wmKfLate', content: { text: '您好，您咨询的问题已有结果。' }, purpose: 'service', cause: { type: 'system', id: 'test' }, extra: { open_kfid: openKfid } });
+    const row = await until(async () => {
+      const r = await db().selectFrom('outbox').select(['status', 'errcode', 'last_error']).where('id', '=', queued.id).executeTakeFirstOrThrow();
+      return r.status === 'failed' ? r : undefined;
+    }, 20_000, 'the late row to fail');
+    expect(row).to.include({ errcode: 95002 });
+    expect(row.last_error).to.contain('48小时');
   });
 
   describe('on any channel', () => {
