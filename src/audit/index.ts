@@ -19,21 +19,25 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
+const auditRow = (entry: AuditEntry) => ({
+  actor_type: entry.actorType,
+  actor_id: entry.actorId ?? null,
+  action: entry.action,
+  target_type: entry.targetType ?? null,
+  target_id: entry.targetId ?? null,
+  ip: entry.ip ?? null,
+  request_id: entry.requestId ?? null,
+  outcome: entry.outcome,
+  detail: JSON.stringify(entry.detail ?? {}),
+});
+
 export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      actor_type: entry.actorType,
-      actor_id: entry.actorId ?? null,
-      action: entry.action,
-      target_type: entry.targetType ?? null,
-      target_id: entry.targetId ?? null,
-      ip: entry.ip ?? null,
-      request_id: entry.requestId ?? null,
-      outcome: entry.outcome,
-      detail: JSON.stringify(entry.detail ?? {}),
-    })
-    .execute();
+  await db.insertInto('audit_log').values(auditRow(entry)).execute();
+}
+
+/** Many entries in one statement (a batch of automated decisions), in the order given. */
+export async function recordAudits(db: Db, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length) await db.insertInto('audit_log').values(entries.map(auditRow)).execute();
 }
 
 /** Shorthand for an action by the staff member behind a request. */

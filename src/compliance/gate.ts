@@ -1,4 +1,4 @@
-import { recordAudit } from '../audit/index.js';
+import { recordAudit, recordAudits, type AuditEntry } from '../audit/index.js';
 import type { Db } from '../platform/db/database.js';
 import type { ActorType } from '../platform/db/schema.js';
 import { checkMessage, looksLikeMarketing, type CheckInput, type CheckResult } from './check.js';
@@ -89,31 +89,19 @@ export class ComplianceGate {
       const review = await submitForReview(this.db, { text: input.text, authorId: options.authorId ?? caller.actorId, source: caller.source, result });
       reviewId = review.id;
     }
-    await recordAudit(this.db, {
-      actorType: caller.actorType,
-      actorId: caller.actorId,
-      action: 'compliance.check',
-      targetType: caller.target?.type ?? (reviewId ? 'compliance_review' : undefined),
-      targetId: caller.target?.id ?? reviewId,
-      ip: caller.ip ?? null,
-      requestId: caller.requestId ?? null,
-      outcome: 'success',
-      detail: {
-        verdict: result.verdict,
-        rules: [...new Set(result.findings.map((f) => f.rule))],
-        cleared: result.suppressed.map((s) => ({ rule: s.rule, context: s.context })),
-        ruleSetVersion: result.ruleSetVersion,
-        source: caller.source,
-        purpose: result.purpose,
-        products: result.products,
-        appended: result.appended.length,
-        suitability: result.suitability.map((s) => ({ productId: s.productId, ok: s.ok })),
-        consent: result.consent,
-        textLength: input.text.length,
-        ...(reviewId ? { reviewId } : {}),
-      },
-    });
+    await recordAudit(this.db, decisionAudit(input, caller, result, reviewId));
     return reviewId ? { ...result, reviewId } : result;
+  }
+
+  /**
+   * Checks and records many automated messages at once (an SOP round, a mass send's page): the same
+   * verdicts as checkAndRecord one by one, the audit rows in one statement. Not for staff free text.
+   */
+  async checkAndRecordMany(items: readonly { input: CheckInput; caller: CheckCaller }[]): Promise<GateDecision[]> {
+    const rules = await this.rules();
+    const results = items.map(({ input }) => checkMessage(input, rules));
+    await recordAudits(this.db, items.map(({ input, caller }, i) => decisionAudit(input, caller, results[i]!)));
+    return results;
   }
 
   /** Publishes a new version and makes this node use it at once. */
@@ -122,4 +110,32 @@ export class ComplianceGate {
     this.invalidate();
     return published;
   }
+}
+
+/** The audit row of one decision: what was checked, the verdict and the rules that decided it. */
+function decisionAudit(input: CheckInput, caller: CheckCaller, result: CheckResult, reviewId?: string): AuditEntry {
+  return {
+    actorType: caller.actorType,
+    actorId: caller.actorId,
+    action: 'compliance.check',
+    targetType: caller.target?.type ?? (reviewId ? 'compliance_review' : undefined),
+    targetId: caller.target?.id ?? reviewId,
+    ip: caller.ip ?? null,
+    requestId: caller.requestId ?? null,
+    outcome: 'success',
+    detail: {
+      verdict: result.verdict,
+      rules: [...new Set(result.findings.map((f) => f.rule))],
+      cleared: result.suppressed.map((s) => ({ rule: s.rule, context: s.context })),
+      ruleSetVersion: result.ruleSetVersion,
+      source: caller.source,
+      purpose: result.purpose,
+      products: result.products,
+      appended: result.appended.length,
+      suitability: result.suitability.map((s) => ({ productId: s.productId, ok: s.ok })),
+      consent: result.consent,
+      textLength: input.text.length,
+      ...(reviewId ? { reviewId } : {}),
+    },
+  };
 }

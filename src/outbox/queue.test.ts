@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { testDatabase } from '../../test/harness.js';
 import { ComplianceGate } from '../compliance/index.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
-import { queueMessage, type QueueInput } from './queue.js';
+import { queueMessage, queueMessages, type QueueInput } from './queue.js';
 
 describe('queueing an outbound message', () => {
   let handle: DatabaseHandle;
@@ -93,5 +93,29 @@ describe('queueing an outbound message', () => {
     expect(queued.decision?.appended.length).to.be.greaterThan(0);
     const stored = await row(queued.id);
     expect((stored.payload as { text: string }).text).to.contain('理财非存款');
+  });
+
+  it('queues many messages at once with the outcome each would have alone, judging each key once', async () => {
+    const before = await queueMessage({ db: handle.db, gate }, base({ idempotencyKey: 'bulk-0' }));
+    const inputs = [
+      base({ idempotencyKey: 'bulk-0', content: { text: '不会再判断' } }),
+      base({ idempotencyKey: 'bulk-1' }),
+      base({ idempotencyKey: 'bulk-2', content: { text: '这款理财保本保息，稳赚不赔' } }),
+      base({ idempotencyKey: 'bulk-3', customerId: unconsentedId }),
+      base({ idempotencyKey: 'bulk-4', content: { text: '星河恒享固收增强180天持有期理财，欢迎了解。' }, productIds: ['p-wm-fi-r2-180'], now: new Date('2026-12-02T10:00:00+08:00') }),
+      base({ idempotencyKey: 'bulk-1' }),
+    ];
+    const audits = async () => Number((await handle.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<string>().as('n')).where('action', '=', 'compliance.check').executeTakeFirstOrThrow()).n);
+    const auditsBefore = await audits();
+    const queued = await queueMessages({ db: handle.db, gate }, inputs);
+    expect(queued.map((q) => [q.status, q.created])).to.deep.equal([['pending', false], ['pending', true], ['blocked', true], ['blocked', true], ['pending', true], ['pending', true]]);
+    expect(queued[0]!.id).to.equal(before.id);
+    expect(queued[5]!.id, 'a key repeated in the batch is one row').to.equal(queued[1]!.id);
+    expect(await audits(), 'one decision audited per new key').to.equal(auditsBefore + 4);
+    expect((await row(queued[2]!.id)).last_error).to.contain('违规用语');
+    expect((await row(queued[3]!.id)).last_error).to.contain('未授权营销');
+    expect(((await row(queued[4]!.id)).payload as { text: string }).text).to.contain('理财非存款');
+    const one = await queueMessage({ db: handle.db, gate }, base({ idempotencyKey: 'single-4', content: { text: '星河恒享固收增强180天持有期理财，欢迎了解。' }, productIds: ['p-wm-fi-r2-180'], now: new Date('2026-12-02T10:00:00+08:00') }));
+    expect((await row(one.id)).payload, 'the same text as queued alone').to.deep.equal((await row(queued[4]!.id)).payload);
   });
 });

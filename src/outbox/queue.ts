@@ -93,51 +93,110 @@ async function existing(db: Db, key: string): Promise<QueuedMessage | undefined>
   return row && { id: row.id, status: row.status, verdict: row.verdict, created: false };
 }
 
+const judged = (input: QueueInput) => ({
+  input: { text: input.content.text, productIds: input.productIds ?? [], purpose: input.purpose, now: input.now },
+  caller: { actorType: actorTypeOf(input.cause), actorId: input.cause.id ?? null, source: input.channel, target: input.ref },
+});
+
+/** The outbox row for an input and the gate's decision on it. */
+function outboxRow(input: QueueInput, decision: GateDecision) {
+  const payload: OutboxPayload = { ...input.extra, text: decision.text, attachments: input.content.attachments ?? [] };
+  const blocked = decision.verdict === 'block';
+  return {
+    idempotency_key: input.idempotencyKey,
+    corp_id: input.corpId,
+    channel: input.channel,
+    recipient: input.recipient,
+    sender: input.sender ?? null,
+    customer_id: input.customerId ?? null,
+    payload: JSON.stringify(payload),
+    status: blocked ? ('blocked' as const) : ('pending' as const),
+    last_error: blocked ? blockReason(decision) : null,
+    purpose: input.purpose,
+    verdict: decision.verdict,
+    findings: JSON.stringify(decision.findings),
+    rule_set_version: decision.ruleSetVersion,
+    review_id: decision.reviewId ?? null,
+    ref_type: input.ref?.type ?? null,
+    ref_id: input.ref?.id ?? null,
+    group_key: input.groupKey ?? null,
+    cause_type: input.cause.type,
+    cause_id: input.cause.id ?? null,
+    not_before: input.notBefore ?? null,
+    expires_at: input.expiresAt ?? null,
+    errcode: null,
+    result: null,
+    sent_at: null,
+  };
+}
+
 export async function queueMessage(deps: { db: Db; gate: ComplianceGate }, input: QueueInput): Promise<QueuedMessage> {
   const { db, gate } = deps;
   const found = await existing(db, input.idempotencyKey);
   if (found) return found;
-  const decision = await gate.checkAndRecord(
-    { text: input.content.text, productIds: input.productIds ?? [], customer: await customerFacts(db, input.customerId), purpose: input.purpose, now: input.now },
-    { actorType: actorTypeOf(input.cause), actorId: input.cause.id ?? null, source: input.channel, target: input.ref },
-    input.freeText ? { freeText: true, authorId: input.freeText.authorId } : {},
-  );
-  const payload: OutboxPayload = { ...input.extra, text: decision.text, attachments: input.content.attachments ?? [] };
-  const blocked = decision.verdict === 'block';
+  const { input: check, caller } = judged(input);
+  const decision = await gate.checkAndRecord({ ...check, customer: await customerFacts(db, input.customerId) }, caller, input.freeText ? { freeText: true, authorId: input.freeText.authorId } : {});
   const inserted = await db
     .insertInto('outbox')
-    .values({
-      idempotency_key: input.idempotencyKey,
-      corp_id: input.corpId,
-      channel: input.channel,
-      recipient: input.recipient,
-      sender: input.sender ?? null,
-      customer_id: input.customerId ?? null,
-      payload: JSON.stringify(payload),
-      status: blocked ? 'blocked' : 'pending',
-      last_error: blocked ? blockReason(decision) : null,
-      purpose: input.purpose,
-      verdict: decision.verdict,
-      findings: JSON.stringify(decision.findings),
-      rule_set_version: decision.ruleSetVersion,
-      review_id: decision.reviewId ?? null,
-      ref_type: input.ref?.type ?? null,
-      ref_id: input.ref?.id ?? null,
-      group_key: input.groupKey ?? null,
-      cause_type: input.cause.type,
-      cause_id: input.cause.id ?? null,
-      not_before: input.notBefore ?? null,
-      expires_at: input.expiresAt ?? null,
-      errcode: null,
-      result: null,
-      sent_at: null,
-    })
+    .values(outboxRow(input, decision))
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'status'])
     .executeTakeFirst();
   // Another caller wrote the same key between our look and our insert: theirs stands.
   if (!inserted) return (await existing(db, input.idempotencyKey))!;
   return { id: inserted.id, status: inserted.status, verdict: decision.verdict, created: true, decision };
+}
+
+/**
+ * Many automated messages at once (an SOP round, a page of a mass send), with the same outcome as
+ * queueMessage for each, in the order given: keys already in the outbox are returned as they are and
+ * judged no more; the rest are judged, audited and written in one statement each. Staff free text
+ * goes through queueMessage (it may need a review).
+ */
+export async function queueMessages(deps: { db: Db; gate: ComplianceGate }, inputs: readonly QueueInput[]): Promise<QueuedMessage[]> {
+  const { db, gate } = deps;
+  if (!inputs.length) return [];
+  if (inputs.some((i) => i.freeText)) throw new Error('queueMessages is for automated messages; staff free text goes through queueMessage');
+  const byKey = new Map<string, QueuedMessage>();
+  const keys = [...new Set(inputs.map((i) => i.idempotencyKey))];
+  for (const row of await db.selectFrom('outbox').select(['id', 'status', 'verdict', 'idempotency_key']).where('idempotency_key', 'in', keys).execute()) {
+    byKey.set(row.idempotency_key, { id: row.id, status: row.status, verdict: row.verdict, created: false });
+  }
+  const fresh = inputs.filter((input, i) => !byKey.has(input.idempotencyKey) && inputs.findIndex((x) => x.idempotencyKey === input.idempotencyKey) === i);
+  if (fresh.length) {
+    const customerIds = [...new Set(fresh.map((i) => i.customerId).filter((id): id is string => Boolean(id)))];
+    const facts = new Map<string, CustomerFacts>();
+    if (customerIds.length) {
+      const rows = await db.selectFrom('customers').select(['id', 'risk_level', 'risk_assessed_at', 'marketing_consent']).where('id', 'in', customerIds).execute();
+      for (const r of rows) facts.set(r.id, { riskLevel: r.risk_level, riskAssessedAt: r.risk_assessed_at ? String(r.risk_assessed_at) : null, marketingConsent: r.marketing_consent });
+    }
+    const decisions = await gate.checkAndRecordMany(
+      fresh.map((input) => {
+        const { input: check, caller } = judged(input);
+        return { input: { ...check, customer: input.customerId ? facts.get(input.customerId) : undefined }, caller };
+      }),
+    );
+    const inserted = await db
+      .insertInto('outbox')
+      .values(fresh.map((input, i) => outboxRow(input, decisions[i]!)))
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .returning(['id', 'status', 'idempotency_key'])
+      .execute();
+    const made = new Map(inserted.map((r) => [r.idempotency_key, r]));
+    const lost: string[] = [];
+    fresh.forEach((input, i) => {
+      const row = made.get(input.idempotencyKey);
+      if (row) byKey.set(input.idempotencyKey, { id: row.id, status: row.status, verdict: decisions[i]!.verdict, created: true, decision: decisions[i] });
+      else lost.push(input.idempotencyKey);
+    });
+    // Written by another caller between our look and our insert: theirs stands.
+    if (lost.length) {
+      for (const row of await db.selectFrom('outbox').select(['id', 'status', 'verdict', 'idempotency_key']).where('idempotency_key', 'in', lost).execute()) {
+        byKey.set(row.idempotency_key, { id: row.id, status: row.status, verdict: row.verdict, created: false });
+      }
+    }
+  }
+  return inputs.map((input) => byKey.get(input.idempotencyKey)!);
 }
 
 /** Why a message was blocked, in one line for the row and the run that caused it. */

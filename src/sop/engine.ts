@@ -4,7 +4,7 @@ import type { Db } from '../platform/db/database.js';
 import { notFound } from '../platform/errors.js';
 import { getSetting } from '../settings/index.js';
 import { nextStepId, type SopTemplate } from './definition.js';
-import { runStep, type StepDeps, type StepOutcome } from './steps.js';
+import { bulkSendable, runSendStepsInBulk, runStep, type StepContext, type StepDeps, type StepOutcome } from './steps.js';
 import { loadSubjects, type Subject } from './subjects.js';
 import { versionById } from './store.js';
 import type { QuietHours, WorkingCalendar } from './schedule.js';
@@ -91,6 +91,19 @@ async function exitsFor(db: Db, template: SopTemplate, subjects: Subject[], now:
   return exits;
 }
 
+/**
+ * A contact enrolled before it was linked to a bank customer carries on as that customer: the link is
+ * made by another handler of the same add event (which may finish after the enrolment) or later by the
+ * member, and from then on the journey has the customer's record (tags, branch, conditions).
+ */
+async function adoptLinkedCustomers(db: Db, enrollmentIds: readonly string[]): Promise<void> {
+  await sql`
+    UPDATE sop_enrollments e SET customer_id = ec.customer_id
+      FROM external_contacts ec
+     WHERE e.id = ANY(${[...enrollmentIds]}::uuid[]) AND e.customer_id IS NULL
+       AND ec.corp_id = e.corp_id AND ec.external_userid = e.external_userid AND ec.customer_id IS NOT NULL`.execute(db);
+}
+
 async function endEnrollment(db: Db, enrollmentId: string, status: 'completed' | 'exited' | 'failed' | 'cancelled', reason: string | null, now: Date): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('sop_enrollments').set({ status, exit_reason: reason, ended_at: now, updated_at: now }).where('id', '=', enrollmentId).where('status', 'in', ['active', 'paused']).execute();
@@ -171,7 +184,9 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
     const runs = await claim(db, now, batch, options.staleRunningMs ?? 10 * 60_000);
     if (!runs.length) break;
     processed += runs.length;
-    const subjects = await loadSubjects(db, [...new Set(runs.map((r) => r.enrollment_id))]);
+    const enrollmentIds = [...new Set(runs.map((r) => r.enrollment_id))];
+    await adoptLinkedCustomers(db, enrollmentIds);
+    const subjects = await loadSubjects(db, enrollmentIds);
     const byVersion = new Map<string, Subject[]>();
     for (const s of subjects.values()) byVersion.set(s.versionId, [...(byVersion.get(s.versionId) ?? []), s]);
     const exits = new Map<string, ExitReason>();
@@ -180,6 +195,25 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
       const template = (await versionById(db, versionId)).definition;
       templates.set(versionId, template);
       for (const [id, reason] of await exitsFor(db, template, list, now, timezone)) exits.set(id, reason);
+    }
+    // Member-confirmed sends of the round go to the outbox together; anything the batch could not do
+    // (a database error) is left to the one-by-one path below, whose outbox keys make it safe.
+    const contextOf = (run: ClaimedRun, subject: Subject, template: SopTemplate): StepContext => ({
+      stepRunId: run.id, createdAt: readyAt(run), result: run.result, template, versionId: subject.versionId, subject, now, timezone, quietHours, calendar,
+    });
+    const bulk = runs.flatMap((run) => {
+      const subject = subjects.get(run.enrollment_id)!;
+      const template = templates.get(subject.versionId)!;
+      const step = template.steps.find((s) => s.id === run.step_id);
+      return !exits.has(subject.enrollmentId) && step && bulkSendable(step) ? [{ run, step, ctx: contextOf(run, subject, template) }] : [];
+    });
+    const ready = new Map<string, StepOutcome>();
+    if (bulk.length > 1) {
+      try {
+        (await runSendStepsInBulk(deps, bulk)).forEach((outcome, i) => ready.set(bulk[i]!.run.id, outcome));
+      } catch (error) {
+        deps.logger.warn({ err: error, steps: bulk.length }, 'SOP sends in bulk failed; running them one by one');
+      }
     }
     await inParallel(runs, options.concurrency ?? 8, async (run) => {
       const subject = subjects.get(run.enrollment_id)!;
@@ -195,7 +229,7 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
       if (!step) outcome = { status: 'failed', error: `模板版本中没有步骤 ${run.step_id}` };
       else {
         try {
-          outcome = await runStep(deps, step, { stepRunId: run.id, createdAt: readyAt(run), result: run.result, template, versionId: subject.versionId, subject, now, timezone, quietHours, calendar });
+          outcome = ready.get(run.id) ?? (await runStep(deps, step, contextOf(run, subject, template)));
         } catch (error) {
           // Unexpected (the database, WeCom for tags): the step is tried again on the next advance.
           deps.logger.warn({ err: error, stepRunId: run.id, step: run.step_id }, 'SOP step failed unexpectedly; will retry');

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { ComplianceGate } from '../compliance/index.js';
 import { compileFilter } from '../filters/index.js';
 import { getApprovedMaterial, materialContent } from '../materials/index.js';
-import { queueMessage, type OutboundChannel } from '../outbox/index.js';
+import { blockReason, queueMessage, queueMessages, type OutboundChannel, type QueueInput } from '../outbox/index.js';
 import type { Db } from '../platform/db/database.js';
 import type { Cause, EventBus } from '../platform/events.js';
 import type { Logger } from '../platform/logger.js';
@@ -166,6 +166,59 @@ async function sendStep(deps: StepDeps, step: StepOf<'send'>, ctx: StepContext):
     await createTask(deps, ctx, { kind: 'send', title: step.name ?? '发送旅程消息', body: text, outboxId: queued.id, dueAt: new Date(ctx.now.getTime() + 86_400_000) });
   }
   return { status: 'done', delivery, outboxId: queued.id, result: { verdict: queued.verdict, channel } };
+}
+
+/** Whether a step can run in a batch with others (a send that needs no per-customer lookup of its path). */
+export const bulkSendable = (step: SopStep): step is StepOf<'send'> => step.type === 'send' && (step.via === 'member_confirm' || step.via === 'bot') && !step.when;
+
+/**
+ * Many member-confirmed sends at once (an SOP round): the same outcome for each as sendStep, with the
+ * messages judged, audited and written to the outbox in one statement each.
+ */
+export async function runSendStepsInBulk(deps: StepDeps, items: readonly { step: StepOf<'send'>; ctx: StepContext }[]): Promise<StepOutcome[]> {
+  const outcomes: (StepOutcome | undefined)[] = new Array(items.length);
+  const inputs: { index: number; input: QueueInput }[] = [];
+  for (const [index, { step, ctx }] of items.entries()) {
+    const { subject } = ctx;
+    if (!subject.memberUserid || !subject.externalUserid || !subject.corpId) {
+      outcomes[index] = { status: 'skipped', reason: '客户没有企业微信好友关系，无法发送' };
+      continue;
+    }
+    const made = await stepContent(deps.db, step, subject, ctx.now, ctx.timezone);
+    if (!made.ok) {
+      outcomes[index] = { status: 'failed', error: made.error };
+      continue;
+    }
+    inputs.push({
+      index,
+      input: {
+        idempotencyKey: `sop:${ctx.stepRunId}`,
+        corpId: subject.corpId,
+        channel: 'mass_single',
+        recipient: subject.externalUserid,
+        sender: subject.memberUserid,
+        customerId: subject.customerId,
+        content: { text: made.content.text, attachments: made.content.attachments },
+        productIds: made.content.productIds,
+        purpose: step.purpose,
+        cause: sopCause(ctx),
+        ref: { type: 'sop_step_run', id: ctx.stepRunId },
+        notBefore: step.purpose === 'marketing' ? outOfQuietHours(ctx.now, ctx.quietHours) : null,
+        now: ctx.now,
+      },
+    });
+  }
+  const queued = await queueMessages({ db: deps.db, gate: deps.gate }, inputs.map((i) => i.input));
+  for (const [n, { index }] of inputs.entries()) {
+    const q = queued[n]!;
+    const step = items[index]!.step;
+    if (q.status === 'blocked') {
+      outcomes[index] = { status: 'failed', error: q.decision ? `合规拦截：${blockReason(q.decision)}` : await blockedReason(deps.db, q.id) };
+    } else {
+      outcomes[index] = { status: 'done', delivery: step.via === 'member_confirm' ? 'member_confirm' : 'member_confirm（机器人会话不可用）', outboxId: q.id, result: { verdict: q.verdict, channel: 'mass_single' } };
+    }
+  }
+  return outcomes as StepOutcome[];
 }
 
 async function groupSendStep(deps: StepDeps, step: StepOf<'group_send'>, ctx: StepContext): Promise<StepOutcome> {
