@@ -73,10 +73,15 @@ describe('the outbox dispatcher', function () {
   const massSends = () => [...sandbox.world.massSends.values()];
   const expireLeases = () => sql`UPDATE outbox_batches SET lease_until = now() - interval '1 second' WHERE status = 'sending'`.execute(handle.db);
 
-  beforeEach(async () => {
-    sandbox = await startTestSandbox({ customers: 2000 });
+  // One database for the suite (each test starts from empty outbox tables), a fresh WeCom for each test.
+  before(async () => {
     handle = await testDatabase();
     gate = new ComplianceGate({ db: handle.db });
+  });
+  after(() => handle.close());
+  beforeEach(async () => {
+    sandbox = await startTestSandbox({ customers: 2000 });
+    await sql`TRUNCATE outbox, outbox_batches, timeline_events, settings, wecom_tokens`.execute(handle.db);
     await saveCorp(handle.db, testCipher(), {
       corpId: CORP, name: 'test', agentId: TEST_CORP.agentId, token: TEST_CORP.callbackToken, aesKey: TEST_CORP.callbackAesKey,
       agentSecret: TEST_CORP.agentSecret, contactSecret: TEST_CORP.contactSecret, apiBase: sandbox.apiBase, source: 'sandbox',
@@ -84,10 +89,7 @@ describe('the outbox dispatcher', function () {
     gateway = gatewayWith();
     clock = WEDNESDAY_10AM;
   });
-  afterEach(async () => {
-    await sandbox.close();
-    await handle.close();
-  });
+  afterEach(() => sandbox.close());
 
   it('sends rows with the same group key in one add_msg_template call, which WeCom holds as one task', async () => {
     const recipients = contactsOf('ZhangWei').slice(0, 30);
