@@ -59,11 +59,13 @@ export const mochaHooks = {
     await handle.close();
   },
   async afterAll(this: Mocha.Context) {
-    this.timeout(60_000);
-    if (shared.adminUrl) {
+    this.timeout(600_000);
+    // The embedded cluster is this run's alone and is deleted whole below; on a shared server
+    // (TEST_DATABASE_URL) this run drops its own databases: its template and its copies.
+    if (shared.adminUrl && !embedded) {
       const admin = new pg.Client({ connectionString: shared.adminUrl });
       await admin.connect();
-      const ours = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'scrm\\_t%'");
+      const ours = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2', [`scrm\\_t${process.pid}\\_%`, shared.template]);
       for (const { datname } of ours.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       await admin.end();
     }

@@ -58,8 +58,11 @@ export async function saveDraft(db: Db, definition: SopTemplate, options: { sour
   const row = await db
     .insertInto('sop_templates')
     .values({ key: definition.key, name: definition.name, description: definition.description, draft: JSON.stringify(definition), source: options.source, created_by: options.staffId ?? null, current_version: null, fired_until: null })
+    .onConflict((oc) => oc.column('key').doNothing())
     .returning('id')
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  // Another node (two workers starting together) created it between our look and our insert: update theirs.
+  if (!row) return saveDraft(db, definition, options);
   return { id: row.id, created: true };
 }
 
