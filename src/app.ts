@@ -28,15 +28,15 @@ import { setupWecom, type WecomLink } from './wecom/setup.js';
 import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, TAG_JOBS, type TagDeps } from './tags/index.js';
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
-import { ComplianceGate, registerComplianceRoutes } from './compliance/index.js';
+import { registerComplianceRoutes, type ComplianceGate } from './compliance/index.js';
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defaultSenders, defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 import {
-  assistantSettings, assistantStatus, createAssistant, defineAssistantJobs, knowledgeFrom, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
+  defineAssistantJobs, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
 } from './assistant/index.js';
-import { KnowledgeBase, registerKbRoutes, seedKnowledgeBase } from './kb/index.js';
-import { assistantPort, defineReplyJobs, kfSender, knowledgePort, registerReplyRoutes, type ReplyDeps } from './replies/index.js';
+import { registerKbRoutes, seedKnowledgeBase, type KnowledgeBase } from './kb/index.js';
+import { buildReplyEngine, defineReplyJobs, kfSender, registerReplyRoutes } from './replies/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
 
 export interface StartOptions {
@@ -100,15 +100,11 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineTagJobs(jobs, tagDeps);
   subscribeTagEvents(events, tagDeps);
   defineSegmentJobs(jobs, { db });
-  const gate = new ComplianceGate({ db });
-  const kb = new KnowledgeBase({ db, gate });
-  const assistantConfig = assistantSettings(config);
-  const assistant = createAssistant({ db, gate, logger, knowledge: knowledgeFrom(kb) }, assistantConfig);
-  logger.info(assistantStatus(assistant), assistant.llm ? 'assistant uses a language model' : 'assistant in retrieval-only mode: no OPENAI_API_KEY');
-  const replyDeps: ReplyDeps = {
-    db, gate, events, gateway: wecom.gateway, logger, kb: knowledgePort(kb), assistant: assistantPort(assistant),
+  // The same construction serves the bots (bots/main.ts).
+  const { gate, kb, assistant, assistantSettings: assistantConfig, deps: replyDeps } = buildReplyEngine({
+    config, db, logger, events, gateway: wecom.gateway,
     alertMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
-  };
+  });
   defineReplyJobs(jobs, events, replyDeps);
   defineAssistantJobs(jobs, { db, retentionDays: assistantConfig.retentionDays });
   defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig, type Config } from './platform/config.js';
-import { createLogger, type Logger } from './platform/logger.js';
+import { createLogger } from './platform/logger.js';
+import { containAsyncFailures, loadConfigOrExit } from './platform/process.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './platform/db/embedded.js';
 import { loadFieldCipher } from './platform/keys.js';
 import { startApp, type RunningApp } from './app.js';
@@ -9,16 +9,7 @@ import { startApp, type RunningApp } from './app.js';
  * orderly stop on SIGINT/SIGTERM. A bad configuration exits with code 1 and names the variable.
  */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(error.message + '\n');
-      process.exit(1);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   containAsyncFailures(logger);
 
@@ -64,19 +55,6 @@ async function main(): Promise<void> {
     await embedded?.stop().catch(() => undefined);
     process.exit(1);
   }
-}
-
-/**
- * A lost database connection surfaces as rejections inside libraries (the job scheduler, pg
- * listeners). They are logged; the process keeps serving /healthz and recovers when the database
- * comes back.
- */
-function containAsyncFailures(logger: Logger): void {
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection (contained)'));
-  process.on('uncaughtException', (error) => {
-    logger.fatal({ err: error }, 'uncaught exception');
-    process.exitCode = 1;
-  });
 }
 
 void main();

@@ -10,5 +10,6 @@ export { ruleInputSchema, listRules, createRule, updateRule, deleteRule, ruleMat
 export { kfSender, handOverSession, kfMsgid } from './kf.js';
 export { knowledgePort } from './ports.js';
 export { assistantPort } from './assistant.js';
+export { buildReplyEngine, type ReplyEngine } from './build.js';
 export { defineReplyJobs, REPLY_JOB } from './jobs.js';
 export { registerReplyRoutes } from './routes.js';
