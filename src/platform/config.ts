@@ -76,6 +76,17 @@ export const configSchema = z.object({
   ASSISTANT_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
   SANDBOX_CONTROL: bool.optional(),
+  /** Wechaty bots (bots/README.md): the puppet, the bot's identity, send limits and reconnects. */
+  BOT_PUPPET: z.enum(['mock', 'service']).default('mock'),
+  BOT_PUPPET_TOKEN: z.string().min(1).optional(),
+  BOT_NAME: z.string().min(1).max(64).default('星河银行助手'),
+  BOT_CORP_ID: z.string().min(1).optional(),
+  BOT_MEMBER_USERID: z.string().min(1).optional(),
+  BOT_SENDS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
+  BOT_SEND_BURST: z.coerce.number().int().min(1).max(100).default(3),
+  BOT_CONVERSATION_INTERVAL_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  BOT_RECONNECT: bool.default(true),
+  BOT_RECONNECT_MAX_MS: z.coerce.number().int().min(1000).max(3_600_000).default(300_000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -128,6 +139,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (raw.OUTBOX_LEASE_MS !== undefined && raw.OUTBOX_LEASE_MS <= 2 * raw.WECOM_API_TIMEOUT_MS) {
     problems.push({ variable: 'OUTBOX_LEASE_MS', expected: `more than twice WECOM_API_TIMEOUT_MS (${2 * raw.WECOM_API_TIMEOUT_MS})` });
+  }
+  if (raw.BOT_PUPPET === 'service') {
+    if (!raw.BOT_PUPPET_TOKEN) problems.push({ variable: 'BOT_PUPPET_TOKEN', expected: 'required when BOT_PUPPET=service (the token of your Wechaty puppet service)' });
+    if (!sandbox && !raw.BOT_MEMBER_USERID) problems.push({ variable: 'BOT_MEMBER_USERID', expected: 'required when BOT_PUPPET=service outside sandbox mode (the member whom handoffs alert)' });
   }
   if (problems.length) throw new ConfigError(problems);
   return { ...raw, sandbox, sandboxControl: sandbox && raw.NODE_ENV !== 'production' && raw.SANDBOX_CONTROL !== false };
