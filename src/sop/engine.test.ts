@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import { bootApp, type TestApp } from '../../test/harness.js';
 import { EVENTS } from '../platform/events.js';
+import { recomputeFactTags } from '../tags/index.js';
 import { advanceDueSteps, setEnrollmentStatus, type EngineDeps } from './engine.js';
 import { setTemplateStatus } from './store.js';
 import { CORP, customerWithContact, publish } from './testing.js';
@@ -133,6 +134,21 @@ describe('the SOP engine', function () {
     expect((await stepsOf(enrollment!.id))[1]).to.include({ status: 'skipped', error: '企微客户尚未关联银行客户，无法打标签' });
   });
 
+  it('carries on as the bank customer once the contact it enrolled is linked to one', async () => {
+    const { templateId } = await publish(db(), { key: 't-linked-later', name: '入组后关联', trigger: { type: 'event', event: 'contact_added' }, steps: [{ id: 't', type: 'tag', add: ['入组后关联'] }, { id: 's', type: 'send', purpose: 'service', text: '{称呼}您好，我是{网点}的{客户经理}。' }] }, T0);
+    const c = await customerWithContact(db(), { name: '钱海', gender: 'M' });
+    // The add event is handled before the contact is linked (linking is another handler of the same event).
+    await db().updateTable('external_contacts').set({ customer_id: null }).where('external_userid', '=', c.externalUserid).execute();
+    await handleSopEvent(triggerDeps(), added(c), { type: 'system', id: 'test' }, T0);
+    expect((await enrollmentsOf(templateId))[0]!.customer_id).to.equal(null);
+    await db().updateTable('external_contacts').set({ customer_id: c.id }).where('external_userid', '=', c.externalUserid).execute();
+    await advanceDueSteps(deps, { now: T0 });
+    const [enrollment] = await enrollmentsOf(templateId);
+    expect(enrollment).to.include({ customer_id: c.id, status: 'completed' });
+    expect((await stepsOf(enrollment!.id)).map((s) => [s.step_id, s.status])).to.deep.equal([['t', 'done'], ['s', 'done']]);
+    expect(((await rowsFor(c.externalUserid))[0]!.payload as { text: string }).text).to.equal('钱先生您好，我是星河银行杭州西湖支行的李娜。');
+  });
+
   it('fails a step whose message lacks a variable, saying which, and sends nothing', async () => {
     const { templateId } = await publish(db(), { key: 't-missing', name: '缺变量', trigger: { type: 'event', event: 'contact_added' }, steps: [{ id: 's', type: 'send', text: '您的{产品名称}将于{到期日}到期' }] }, T0);
     const c = await customerWithContact(db());
@@ -258,6 +274,19 @@ describe('the SOP engine', function () {
       expect(await ids(risk.templateId)).to.deep.equal([expiring.id]);
       expect(await ids(quiet.templateId)).to.include(dormant.id);
       expect(await ids(pay.templateId)).to.deep.equal([payroll.id]);
+    });
+
+    it('starts a tag_added journey within a minute of the nightly fact run tagging a customer, once, and never for a tag an SOP assigned', async () => {
+      const { templateId } = await publish(db(), { key: 't-fact-tag', name: '临近退休', trigger: { type: 'event', event: 'tag_added', tag: '客户属性:临近退休' }, steps: [{ id: 'e', type: 'end' }] }, at('2027-03-01T12:00:00+08:00'));
+      const c = await customerWithContact(db(), { segments: ['临近退休'] });
+      const bySop = await customerWithContact(db(), { segments: [] });
+      // Fact tags raise no event: the clock finds the assignment.
+      await recomputeFactTags(db(), { now: at('2027-03-02T02:30:00+08:00'), customerIds: [c.id] });
+      const tag = await db().selectFrom('tags as t').innerJoin('tag_groups as g', 'g.id', 't.group_id').select('t.id').where('g.name', '=', '客户属性').where('t.name', '=', '临近退休').executeTakeFirstOrThrow();
+      await db().insertInto('customer_tags').values({ customer_id: bySop.id, tag_id: tag.id, source: 'sop', cause: 'sop:other', assigned_at: at('2027-03-02T02:30:00+08:00') }).execute();
+      expect(await runClock(triggerDeps(), at('2027-03-02T02:31:00+08:00'))).to.equal(1);
+      expect(await runClock(triggerDeps(), at('2027-03-02T02:32:00+08:00')), 'looked at again, enrolled once').to.equal(0);
+      expect((await enrollmentsOf(templateId)).map((e) => e.customer_id)).to.deep.equal([c.id]);
     });
 
     it('fires a cron schedule in its time zone for the audience', async () => {

@@ -92,13 +92,43 @@ async function afterEnrolling(deps: TriggerDeps, version: EnrollVersion, result:
   announceEnrolled(deps.events, version, result);
 }
 
-/** Fires the timed triggers of every active template up to `now`. Returns enrollments made. */
+/** A long fact or rule run stamps its rows before it commits: the clock looks back this far for tags. */
+const TAG_LOOKBACK_MS = 60 * 60_000;
+
+/**
+ * Customers given `tag` (a name or group:name) in (after, until], once the template version was published.
+ * The product's own tags (fact, rule and model runs, members, imports) raise no event, so the clock reads
+ * their assignments; tags linked to a WeCom corp tag arrive as events (tags.changed) instead, and tags
+ * an SOP assigned never start a journey (the loop guard).
+ */
+export function tagAssignedSelection(tag: string, after: Date, until: Date, versionId: string): Selection {
+  return sql`SELECT ct.customer_id, 'tag+:' || ct.tag_id || ':' || to_char(ct.assigned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS occurrence,
+                    jsonb_build_object('event', 'tag_added', 'tag', ${tag}::text) AS context
+               FROM customer_tags ct
+               JOIN tags t ON t.id = ct.tag_id AND t.deleted_at IS NULL AND t.wecom_tag_id IS NULL
+               JOIN tag_groups g ON g.id = t.group_id
+              WHERE (t.name = ${tag} OR g.name || ':' || t.name = ${tag}) AND ct.source <> 'sop'
+                AND ct.assigned_at > ${after} AND ct.assigned_at <= ${until}
+                AND ct.assigned_at > (SELECT published_at FROM sop_template_versions WHERE id = ${versionId}::uuid)`;
+}
+
+/**
+ * Fires the timed triggers of every active template up to `now`, and `tag_added` triggers for the
+ * product's own tags assigned since the last look. Returns enrollments made.
+ */
 export async function runClock(deps: TriggerDeps, now = new Date()): Promise<number> {
   let made = 0;
-  for (const version of [...(await activeVersions(deps.db, 'date')), ...(await activeVersions(deps.db, 'schedule'))]) {
+  const tagged = (await activeVersions(deps.db, 'event')).filter((v) => v.definition.trigger.type === 'event' && v.definition.trigger.event === 'tag_added');
+  for (const version of [...(await activeVersions(deps.db, 'date')), ...(await activeVersions(deps.db, 'schedule')), ...tagged]) {
     const after = version.firedUntil ?? now;
-    for (const firing of firings(version.definition.trigger, after, now)) {
-      const trigger = version.definition.trigger;
+    const trigger = version.definition.trigger;
+    if (trigger.type === 'event' && trigger.tag && now.getTime() > after.getTime()) {
+      const selection = tagAssignedSelection(trigger.tag, new Date(after.getTime() - TAG_LOOKBACK_MS), now, version.id);
+      const result = await enrollSelection(deps.db, version, selection, { occurrence: '', cause: { type: 'system', id: `sop-clock:${version.key}:tags` }, now });
+      await afterEnrolling(deps, version, result, now);
+      made += result.enrollmentIds.length;
+    }
+    for (const firing of firings(trigger, after, now)) {
       const selection = trigger.type === 'date' ? dateSelection(trigger, firing.day) : everyone(firing.occurrence);
       const cause: Cause = { type: 'system', id: `sop-clock:${version.key}:${firing.occurrence}` };
       const result = await enrollSelection(deps.db, version, selection, { occurrence: firing.occurrence, cause, now: firing.at, timezone: trigger.type === 'event' ? undefined : trigger.timezone });
