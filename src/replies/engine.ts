@@ -119,7 +119,10 @@ async function withPerson(deps: ReplyDeps, m: InboundMessage): Promise<boolean> 
     }
   }
   const since = new Date((m.receivedAt ?? new Date()).getTime() - BOT_HANDOFF_HOLD_MS);
-  const recent = await deps.db.selectFrom('reply_log').select('id').where('channel', '=', m.channel).where('conversation', '=', m.conversation).where('decision', '=', 'handoff').where('received_at', '>', since).executeTakeFirst();
+  // In a group only the customer who was handed over waits for the person; the others still get answers.
+  let q = deps.db.selectFrom('reply_log').select('id').where('channel', '=', m.channel).where('conversation', '=', m.conversation).where('decision', '=', 'handoff').where('received_at', '>', since);
+  if (m.isGroup) q = q.where('sender', '=', m.sender);
+  const recent = await q.executeTakeFirst();
   return Boolean(recent);
 }
 
@@ -163,11 +166,12 @@ export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise
   const tagged = await tagIntents(deps, parties.customerId, intents, settings.intentThreshold, cause, m.messageId);
   deps.events?.publish(EVENTS.messageClassified, { channel: m.channel, from: m.externalUserid ?? m.sender, text: m.text, corpId: m.corpId ?? undefined, customerId: parties.customerId, intents: tagged, messageId: m.messageId }, cause);
 
-  const send = async (text: string, productIds: string[] = [], extra: Record<string, unknown> = {}) =>
+  // An answer and the handoff that replaces a blocked answer are different messages: they get their own keys.
+  const send = async (text: string, productIds: string[] = [], extra: Record<string, unknown> = {}, kind: 'answer' | 'handoff' = 'answer') =>
     queueMessage(
       { db, gate: deps.gate },
       {
-        idempotencyKey: `reply:${m.channel}:${m.messageId}`,
+        idempotencyKey: kind === 'answer' ? `reply:${m.channel}:${m.messageId}` : `reply:${m.channel}:${m.messageId}:handoff`,
         corpId: m.corpId ?? 'bot',
         channel: m.reply.channel,
         recipient: m.reply.recipient,
@@ -185,7 +189,7 @@ export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise
 
   const handoff = async (reason: string, extra: { auditId?: string } = {}): Promise<ReplyDecision> => {
     // A customer-service session moves to the member (or the queue) once this last bot message is out.
-    const answer = await send(HANDOFF_REPLY, [], m.channel === 'kf' ? { handover: { servicer_userid: parties.memberUserid } } : {});
+    const answer = await send(HANDOFF_REPLY, [], m.channel === 'kf' ? { handover: { servicer_userid: parties.memberUserid } } : {}, 'handoff');
     let alertOutboxId: string | undefined;
     if (parties.memberUserid && m.corpId) {
       const alert = await queueMessage(

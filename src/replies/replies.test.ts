@@ -154,6 +154,22 @@ describe('the reply engine', function () {
       expect(after.map((t) => t.name), 'a question alone is not an intent').to.not.include('基金');
     });
 
+    it('hands a customer over, with the handoff message, when the rule that matched is blocked by the gate', async () => {
+      await db().insertInto('reply_rules').values({ name: '违规规则', match_type: 'keyword', pattern: '收益', reply_text: '这款理财保本保息，稳赚不赔', created_by: null, active_from: null, active_to: null }).execute();
+      const decision = await handleInbound(deps, botMessage({ messageId: 'blocked-rule-1', conversation: 'c-blocked', sender: 'c-blocked', reply: { channel: 'bot', recipient: 'c-blocked' }, text: '理财收益怎么样' }));
+      expect(decision).to.include({ decision: 'handoff', text: HANDOFF_REPLY });
+      const rows = await db().selectFrom('outbox').select(['idempotency_key', 'status']).where('recipient', '=', 'c-blocked').orderBy('created_at').execute();
+      expect(rows).to.deep.equal([{ idempotency_key: 'reply:bot:blocked-rule-1', status: 'blocked' }, { idempotency_key: 'reply:bot:blocked-rule-1:handoff', status: 'pending' }]);
+      await db().deleteFrom('reply_rules').where('name', '=', '违规规则').execute();
+    });
+
+    it('keeps answering the rest of a group after one member of it was handed to a person', async () => {
+      const group = { isGroup: true, mentioned: true, conversation: 'room-handoff', reply: { channel: 'bot' as const, recipient: 'room-handoff' } };
+      expect((await handleInbound(deps, botMessage({ ...group, sender: 'victim', text: '我被骗了，对方让我转账到安全账户' }))).decision).to.equal('handoff');
+      expect((await handleInbound(deps, botMessage({ ...group, sender: 'victim', text: '大额存单利率多少' }))).decision).to.equal('ignored');
+      expect((await handleInbound(deps, botMessage({ ...group, sender: 'neighbour', text: '大额存单利率多少' }))).decision).to.equal('kb');
+    });
+
     it('hands off what neither a rule, the knowledge base nor a model can answer (retrieval-only mode)', async () => {
       const decision = await handleInbound(deps, botMessage({ text: '今天杭州的天气怎么样呀' }));
       expect(decision).to.include({ decision: 'handoff', text: HANDOFF_REPLY });
