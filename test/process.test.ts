@@ -51,7 +51,7 @@ const alive = (pid: number | undefined) => {
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 
 describe('the service process', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
   let port: number;
   let pgPort: number;
   before(async () => {
@@ -63,7 +63,7 @@ describe('the service process', function () {
   it('starts on embedded PostgreSQL, serves /healthz and /readyz, prints the admin password and logs admin in', async () => {
     const run = start(port, pgPort);
     try {
-      await waitFor(`http://127.0.0.1:${port}/healthz`, 60_000);
+      await waitFor(`http://127.0.0.1:${port}/healthz`, 120_000);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).to.equal(200);
       // The banner is printed just after the server starts listening.
       const deadline = Date.now() + 10_000;
@@ -84,7 +84,7 @@ describe('the service process', function () {
 
   it('stops everything on Ctrl-C, leaving no PostgreSQL running', async () => {
     const run = start(port, pgPort);
-    await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000);
+    await waitFor(`http://127.0.0.1:${port}/readyz`, 120_000);
     const pgPid = postmasterPid();
     expect(alive(pgPid)).to.equal(true);
     run.child.kill('SIGINT');
@@ -95,7 +95,7 @@ describe('the service process', function () {
 
   it('recovers on the next start after being killed with SIGKILL', async () => {
     const first = start(port, pgPort);
-    await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000);
+    await waitFor(`http://127.0.0.1:${port}/readyz`, 120_000);
     const stalePid = postmasterPid();
     first.child.kill('SIGKILL');
     await exited(first.child);
@@ -103,7 +103,7 @@ describe('the service process', function () {
 
     const second = start(port, pgPort);
     try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, 60_000);
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 120_000);
       expect(second.output()).to.contain('stopping a stale embedded PostgreSQL');
       expect(alive(stalePid)).to.equal(false);
       expect(postmasterPid()).not.to.equal(stalePid);
