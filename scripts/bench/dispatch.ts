@@ -19,12 +19,12 @@
  */
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
+import { freePort } from '../../test/ports.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { createMetrics } from '../../src/platform/metrics.js';
@@ -52,17 +52,6 @@ const CONCURRENCY = int('BENCH_CONCURRENCY', 16);
 const say = (message: string) => process.stderr.write(`[bench:dispatch] ${message}\n`);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const CORP = { corpId: 'wwbenchdispatch01', agentId: 1000002, agentSecret: randomBytes(16).toString('hex'), contactSecret: randomBytes(16).toString('hex'), token: randomBytes(12).toString('base64url'), aesKey: randomBytes(32).toString('base64').slice(0, 43) };
 

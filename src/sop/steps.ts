@@ -134,6 +134,27 @@ async function deliveryFor(db: Db, via: StepOf<'send'>['via'], subject: Subject)
   return { channel: 'mass_single', delivery: via === 'member_confirm' ? 'member_confirm' : `member_confirm（${via === 'bot' ? '机器人' : '客服'}会话不可用）` };
 }
 
+/** The outbox input of a send step for its subject (who has a live relation), keyed by the step run. */
+function sendInput(step: StepOf<'send'>, ctx: StepContext, content: Content, channel: OutboundChannel, extra?: Record<string, unknown>): QueueInput {
+  const { subject } = ctx;
+  return {
+    idempotencyKey: `sop:${ctx.stepRunId}`,
+    corpId: subject.corpId!,
+    channel,
+    recipient: subject.externalUserid!,
+    sender: subject.memberUserid,
+    customerId: subject.customerId,
+    content: { text: content.text, attachments: content.attachments },
+    productIds: content.productIds,
+    purpose: step.purpose,
+    cause: sopCause(ctx),
+    ref: { type: 'sop_step_run', id: ctx.stepRunId },
+    extra,
+    notBefore: step.purpose === 'marketing' ? outOfQuietHours(ctx.now, ctx.quietHours) : null,
+    now: ctx.now,
+  };
+}
+
 async function sendStep(deps: StepDeps, step: StepOf<'send'>, ctx: StepContext): Promise<StepOutcome> {
   const { db } = deps;
   const { subject } = ctx;
@@ -141,25 +162,7 @@ async function sendStep(deps: StepDeps, step: StepOf<'send'>, ctx: StepContext):
   const made = await stepContent(db, step, subject, ctx.now, ctx.timezone);
   if (!made.ok) return { status: 'failed', error: made.error };
   const { channel, delivery, extra } = await deliveryFor(db, step.via, subject);
-  const queued = await queueMessage(
-    { db, gate: deps.gate },
-    {
-      idempotencyKey: `sop:${ctx.stepRunId}`,
-      corpId: subject.corpId,
-      channel,
-      recipient: subject.externalUserid,
-      sender: subject.memberUserid,
-      customerId: subject.customerId,
-      content: { text: made.content.text, attachments: made.content.attachments },
-      productIds: made.content.productIds,
-      purpose: step.purpose,
-      cause: sopCause(ctx),
-      ref: { type: 'sop_step_run', id: ctx.stepRunId },
-      extra,
-      notBefore: step.purpose === 'marketing' ? outOfQuietHours(ctx.now, ctx.quietHours) : null,
-      now: ctx.now,
-    },
-  );
+  const queued = await queueMessage({ db, gate: deps.gate }, sendInput(step, ctx, made.content, channel, extra));
   if (queued.status === 'blocked') return { status: 'failed', error: await blockedReason(db, queued.id) };
   if (channel === 'sidebar') {
     const text = ((await db.selectFrom('outbox').select('payload').where('id', '=', queued.id).executeTakeFirstOrThrow()).payload as { text: string }).text;
@@ -189,24 +192,7 @@ export async function runSendStepsInBulk(deps: StepDeps, items: readonly { step:
       outcomes[index] = { status: 'failed', error: made.error };
       continue;
     }
-    inputs.push({
-      index,
-      input: {
-        idempotencyKey: `sop:${ctx.stepRunId}`,
-        corpId: subject.corpId,
-        channel: 'mass_single',
-        recipient: subject.externalUserid,
-        sender: subject.memberUserid,
-        customerId: subject.customerId,
-        content: { text: made.content.text, attachments: made.content.attachments },
-        productIds: made.content.productIds,
-        purpose: step.purpose,
-        cause: sopCause(ctx),
-        ref: { type: 'sop_step_run', id: ctx.stepRunId },
-        notBefore: step.purpose === 'marketing' ? outOfQuietHours(ctx.now, ctx.quietHours) : null,
-        now: ctx.now,
-      },
-    });
+    inputs.push({ index, input: sendInput(step, ctx, made.content, 'mass_single') });
   }
   const queued = await queueMessages({ db: deps.db, gate: deps.gate }, inputs.map((i) => i.input));
   for (const [n, { index }] of inputs.entries()) {
