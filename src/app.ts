@@ -21,7 +21,7 @@ import { registerSettingsRoutes } from './settings/routes.js';
 import { registerCustomerRoutes, subscribeLinking, subscribeTimeline } from './customers/index.js';
 import { registerFilterRoutes } from './filters/routes.js';
 import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
-import { attachRealtime, type Realtime } from './realtime/index.js';
+import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
@@ -92,6 +92,9 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const events = new EventBus(logger);
   const jobs = createJobRunner({ pool: database.pool, logger, processEveryMs: config.JOBS_PROCESS_EVERY_MS });
   defineSystemJobs(jobs, db);
+  // Live updates are written by every role and delivered by web processes (src/realtime/README.md).
+  const realtimeLog = new RealtimeLog({ db, logger });
+  defineRealtimeJobs(jobs, { db, retentionHours: config.REALTIME_RETENTION_HOURS });
   const wecom = await setupWecom({ config, db, cipher, jobs, events, logger, metrics });
   defineScoringJobs(jobs, { db, logger });
   subscribeTimeline(events, { db, logger });
@@ -103,14 +106,12 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // The same construction serves the bots (bots/main.ts).
   const { gate, kb, assistant, assistantSettings: assistantConfig, deps: replyDeps } = buildReplyEngine({
     config, db, logger, events, gateway: wecom.gateway,
-    alertMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
+    alertMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data),
   });
   defineReplyJobs(jobs, events, replyDeps);
   defineAssistantJobs(jobs, { db, retentionDays: assistantConfig.retentionDays });
   defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
-  // Import progress goes to the console room once socket.io is attached (below).
-  let realtime: Realtime | undefined;
-  const consoleFeed = { toConsole: (event: string, data: unknown) => realtime?.toConsole(event, data) };
+  const consoleFeed = { toConsole: (event: string, data: unknown) => realtimeLog.toConsole(event, data) };
   const massSends: MassSendDeps = { db, gate, gateway: wecom.gateway, jobs, realtime: consoleFeed, logger };
   defineMassSendJobs(jobs, massSends);
   let imports: ImportRunner | undefined;
@@ -118,7 +119,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   await importTemplates(db, (await loadTemplateDir(config.SOP_TEMPLATE_DIR)).map((f) => f.template));
   defineSopJobs({
     db, gate, events, jobs, logger, gateway: wecom.gateway,
-    notifyMember: (staffId, event, data) => realtime?.toMember(staffId, event, data),
+    notifyMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data),
   });
 
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
@@ -198,7 +199,17 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Routes are registered before the callback is taken; socket.io attaches to the same server.
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
-  realtime = serveWeb ? attachRealtime(server, { db, logger }) : undefined;
+  const realtime: Realtime | undefined = serveWeb
+    ? await attachRealtime(server, {
+        db,
+        logger,
+        log: realtimeLog,
+        databaseUrl: options.databaseUrl,
+        adapter: config.REALTIME_ADAPTER,
+        pollMs: config.REALTIME_POLL_MS,
+        replayMax: config.REALTIME_REPLAY_MAX,
+      })
+    : undefined;
 
   let outbox: OutboxDispatcher | undefined;
   if (config.ROLE !== 'web') {
@@ -220,6 +231,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     });
     await outbox.start();
     await scheduleSystemJobs(jobs);
+    await scheduleRealtimeJobs(jobs);
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
     await scheduleSegmentJobs(jobs);
@@ -272,6 +284,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
         await jobs.stop();
         await events.settled();
         await wecom.close();
+        await realtimeLog.settled();
         await database.close();
       })();
       return closing;

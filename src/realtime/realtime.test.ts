@@ -1,60 +1,317 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { io as connect, type Socket } from 'socket.io-client';
 import { bootApp, type TestApp } from '../../test/harness.js';
+import { createLogger } from '../platform/logger.js';
+import type { Role } from '../platform/db/schema.js';
+import { attachRealtime, CONSOLE_ROOM, memberRoom, RealtimeLog, type Realtime } from './index.js';
+import { deleteEventsBefore, readRoomEventsAfter } from './log.js';
 
-const connectWith = (url: string, cookie?: string) =>
-  new Promise<Socket>((resolve, reject) => {
-    const socket = connect(url, { transports: ['websocket'], extraHeaders: cookie ? { cookie } : {}, reconnection: false });
-    socket.once('ready', () => resolve(socket));
+interface Received {
+  event: string;
+  data: Record<string, unknown> & { eventId?: number };
+}
+
+interface Ready {
+  staffId: string;
+  rooms: string[];
+  lastEventId: number;
+}
+
+interface Client {
+  socket: Socket;
+  ready: Ready;
+  /** Every event the socket received except `ready`, in arrival order (replayed ones included). */
+  received: Received[];
+}
+
+/** Connects with a session cookie (and a last event id); resolves at `ready`, when the replay is done. */
+const open = (url: string, cookie?: string, auth: Record<string, unknown> = {}) =>
+  new Promise<Client>((resolve, reject) => {
+    const socket = connect(url, { transports: ['websocket'], extraHeaders: cookie ? { cookie } : {}, reconnection: false, auth });
+    const received: Received[] = [];
+    socket.onAny((event: string, data: Received['data']) => {
+      if (event !== 'ready') received.push({ event, data });
+    });
+    socket.once('ready', (ready: Ready) => resolve({ socket, ready, received }));
     socket.once('connect_error', (error) => {
       socket.close();
       reject(error);
     });
   });
 
+/** Resolves when the client has received an event matching `match` (at once if it already has). */
+const until = (client: Client, match: (r: Received) => boolean) =>
+  new Promise<Received>((resolve) => {
+    const seen = client.received.find(match);
+    if (seen) return resolve(seen);
+    const listener = (event: string, data: Received['data']) => {
+      if (event === 'ready' || !match({ event, data })) return;
+      client.socket.offAny(listener);
+      resolve({ event, data });
+    };
+    client.socket.onAny(listener);
+  });
+
+const closed = (client: Client) =>
+  new Promise<void>((resolve) => {
+    if (client.socket.disconnected) return resolve();
+    client.socket.once('disconnect', () => resolve());
+    client.socket.close();
+  });
+
+async function staffOfRole(app: TestApp, role: Role, count: number) {
+  const rows = await app.database.db.selectFrom('staff').select(['id', 'username']).where('role', '=', role).where('active', '=', true).orderBy('username').limit(count).execute();
+  expect(rows, `demo staff with role ${role}`).to.have.length(count);
+  return rows;
+}
+
+async function sessionOf(app: TestApp, username: string) {
+  return (await app.client().login(username)).cookie;
+}
+
 describe('realtime updates', () => {
   let app: TestApp;
+  let realtime: Realtime;
+  let managers: { id: string; username: string }[];
   before(async () => {
     app = await bootApp();
+    realtime = app.realtime!;
+    managers = await staffOfRole(app, 'account_manager', 2);
   });
   after(() => app.close());
 
   it('refuses a socket without a session', async () => {
-    const error = await connectWith(app.url).catch((e: Error) => e);
+    const error = await open(app.url).catch((e: Error) => e);
     expect((error as Error).message).to.equal('unauthenticated');
   });
 
-  it('puts a manager in their own room and delivers what is sent to it', async () => {
-    const client = await app.client().login('am.zhangwei').catch(async () => {
-      const am = await app.database.db.selectFrom('staff').select('username').where('role', '=', 'account_manager').executeTakeFirstOrThrow();
-      return app.client().login(am.username);
-    });
-    const me = (await client.get('/api/v1/auth/me')).body;
-    const socket = await connectWith(app.url, client.cookie);
+  it("delivers a member's events to that member, with the event id, and not to another member", async () => {
+    const [me, other] = managers;
+    const mine = await open(app.url, await sessionOf(app, me!.username));
+    const theirs = await open(app.url, await sessionOf(app, other!.username));
     try {
-      const received = new Promise((resolve) => socket.once('task.created', resolve));
-      app.realtime!.toMember(me.id, 'task.created', { title: '回访客户' });
-      expect(await received).to.deep.equal({ title: '回访客户' });
+      expect(mine.ready.rooms).to.deep.equal([memberRoom(me!.id)]);
+      realtime.toMember(other!.id, 'task.created', { title: '给王女士回电' });
+      realtime.toMember(me!.id, 'task.created', { title: '回访客户' });
+      const got = await until(mine, (r) => r.event === 'task.created');
+      expect(got.data.title).to.equal('回访客户');
+      expect(got.data.eventId).to.be.a('number').greaterThan(mine.ready.lastEventId);
+      await until(theirs, (r) => r.event === 'task.created');
+      // Each process delivers in id order, so the other member's earlier event would have come first.
+      expect(mine.received.map((r) => r.data.title)).to.deep.equal(['回访客户']);
+      expect(theirs.received.map((r) => r.data.title)).to.deep.equal(['给王女士回电']);
     } finally {
-      socket.close();
+      await Promise.all([closed(mine), closed(theirs)]);
     }
   });
 
   it('puts console roles in the console room and keeps managers out of it', async () => {
-    const admin = await connectWith(app.url, (await app.client().login('admin')).cookie);
-    const amName = (await app.database.db.selectFrom('staff').select('username').where('role', '=', 'account_manager').executeTakeFirstOrThrow()).username;
-    const manager = await connectWith(app.url, (await app.client().login(amName)).cookie);
+    const [manager] = managers;
+    const admin = await open(app.url, await sessionOf(app, 'admin'));
+    const am = await open(app.url, await sessionOf(app, manager!.username));
     try {
-      let managerGot = false;
-      manager.on('import.progress', () => (managerGot = true));
-      const received = new Promise((resolve) => admin.once('import.progress', resolve));
-      app.realtime!.toConsole('import.progress', { done: 10, total: 100 });
-      expect(await received).to.deep.equal({ done: 10, total: 100 });
-      await new Promise((r) => setTimeout(r, 100));
-      expect(managerGot).to.equal(false);
+      expect(admin.ready.rooms).to.include(CONSOLE_ROOM);
+      expect(am.ready.rooms).to.not.include(CONSOLE_ROOM);
+      realtime.toConsole('import.progress', { done: 10, total: 100 });
+      realtime.toMember(manager!.id, 'handoff.alert', { conversation: 'kf-1' });
+      const progress = await until(admin, (r) => r.event === 'import.progress');
+      expect(progress.data).to.include({ done: 10, total: 100 });
+      await until(am, (r) => r.event === 'handoff.alert');
+      expect(am.received.map((r) => r.event)).to.deep.equal(['handoff.alert']);
     } finally {
-      admin.close();
-      manager.close();
+      await Promise.all([closed(admin), closed(am)]);
+    }
+  });
+
+  it('replays exactly the three events a client missed while disconnected, in order, and then live ones', async () => {
+    const [me, other] = managers;
+    const cookie = await sessionOf(app, me!.username);
+    const first = await open(app.url, cookie);
+    realtime.toMember(me!.id, 'task.created', { title: 'before' });
+    const seen = await until(first, (r) => r.data.title === 'before');
+    await closed(first);
+
+    const missed: number[] = [];
+    for (const title of ['one', 'two', 'three']) {
+      missed.push(await realtime.publish(memberRoom(me!.id), 'task.created', { title }));
+      await realtime.publish(memberRoom(other!.id), 'task.created', { title: `not mine ${title}` });
+    }
+    const again = await open(app.url, cookie, { lastEventId: seen.data.eventId });
+    try {
+      expect(again.received.map((r) => [r.data.eventId, r.data.title])).to.deep.equal([
+        [missed[0], 'one'],
+        [missed[1], 'two'],
+        [missed[2], 'three'],
+      ]);
+      expect(again.ready.lastEventId).to.be.at.least(missed[2]!);
+      realtime.toMember(me!.id, 'sop.alert', { title: 'live' });
+      await until(again, (r) => r.data.title === 'live');
+      expect(again.received.map((r) => r.data.title)).to.deep.equal(['one', 'two', 'three', 'live']);
+    } finally {
+      await closed(again);
+    }
+  });
+
+  it('resumes clients while events keep arriving, each event once and in id order', async () => {
+    const [me, other] = managers;
+    const cookie = await sessionOf(app, me!.username);
+    // Clients reconnect one after another while writes go on, so that writes land before, during and
+    // after each one's replay query and join; each must get exactly the member's events after its id.
+    const published: number[] = [await realtime.publish(memberRoom(me!.id), 'task.created', { n: -1 })];
+    const resumed: { from: number; client: Promise<Client> }[] = [];
+    for (let n = 0; n < 400; n += 10) {
+      if (n % 40 === 0) {
+        const from = published[Math.max(0, published.length - 15)]!;
+        resumed.push({ from, client: open(app.url, cookie, { lastEventId: from }) });
+      }
+      const writes = Array.from({ length: 10 }, (_, i) => realtime.publish(memberRoom(me!.id), 'task.created', { n: n + i }));
+      writes.push(realtime.publish(memberRoom(other!.id), 'task.created', { n }));
+      published.push(...(await Promise.all(writes)).slice(0, 10));
+    }
+    published.push(await realtime.publish(memberRoom(me!.id), 'task.created', { n: 'end' }));
+    const clients = await Promise.all(resumed.map((r) => r.client));
+    try {
+      for (const [i, client] of clients.entries()) {
+        await until(client, (r) => r.data.n === 'end');
+        const ids = client.received.map((r) => r.data.eventId);
+        expect(ids, `client ${i}`).to.deep.equal(published.filter((id) => id > resumed[i]!.from));
+      }
+    } finally {
+      await Promise.all(clients.map(closed));
+    }
+  });
+
+  it('sends a resuming client an event the process delivered while its replay was being read', async () => {
+    const [me] = managers;
+    const cookie = await sessionOf(app, me!.username);
+    const room = memberRoom(me!.id);
+    // A second socket.io server on the same database, whose replay read is held open: after the
+    // read's snapshot, an event is written and delivered to the room before the resume goes on.
+    const server = http.createServer();
+    const log = new RealtimeLog({ db: app.database.db, logger: createLogger({ level: 'silent' }) });
+    let witness: Client | undefined;
+    let during: number | undefined;
+    const held = await attachRealtime(server, {
+      db: app.database.db,
+      logger: createLogger({ level: 'silent' }),
+      log,
+      databaseUrl: app.database.url,
+      adapter: 'memory',
+      pollMs: 600_000,
+      replayMax: 100,
+      readReplay: async (...args) => {
+        const stored = await readRoomEventsAfter(...args);
+        during = await log.publish(room, 'task.created', { title: 'during' });
+        await until(witness!, (r) => r.data.eventId === during);
+        return stored;
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      witness = await open(url, cookie);
+      const seen = await log.publish(room, 'task.created', { title: 'seen' });
+      const missed = await log.publish(room, 'task.created', { title: 'missed' });
+      const client = await open(url, cookie, { lastEventId: seen });
+      log.toMember(me!.id, 'task.created', { title: 'live' });
+      await until(client, (r) => r.data.title === 'live');
+      await closed(client);
+      expect(client.received.map((r) => [r.data.eventId, r.data.title])).to.deep.equal([
+        [missed, 'missed'],
+        [during, 'during'],
+        [client.received[2]!.data.eventId, 'live'],
+      ]);
+      await closed(witness);
+    } finally {
+      await held.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('tells a client to reload when its last event id is unknown or its gap has expired', async () => {
+    const [me] = managers;
+    const cookie = await sessionOf(app, me!.username);
+    const ahead = await open(app.url, cookie, { lastEventId: realtime.cursor + 1_000_000 });
+    await closed(ahead);
+    expect(ahead.received).to.deep.equal([{ event: 'resync', data: { reason: 'unknown_event', eventId: ahead.ready.lastEventId } }]);
+
+    const old = await realtime.publish(memberRoom(me!.id), 'task.created', { title: 'old' });
+    await realtime.publish(memberRoom(me!.id), 'task.created', { title: 'expires' });
+    await deleteEventsBefore(app.database.db, new Date(Date.now() + 60_000));
+    const late = await open(app.url, cookie, { lastEventId: old });
+    await closed(late);
+    expect(late.received.map((r) => r.event)).to.deep.equal(['resync']);
+    expect(late.received[0]!.data.reason).to.equal('expired');
+
+    const garbled = await open(app.url, cookie, { lastEventId: 'yesterday' });
+    await closed(garbled);
+    expect(garbled.received.map((r) => r.data.reason)).to.deep.equal(['invalid_last_event_id']);
+  });
+});
+
+describe('realtime updates across web processes', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let manager: { id: string; username: string };
+  before(async function () {
+    this.timeout(60_000);
+    // Polling off: only PostgreSQL's notifications can carry an event from one process to the other.
+    const quiet = { REALTIME_POLL_MS: '600000', REALTIME_ADAPTER: 'postgres' };
+    a = await bootApp(quiet);
+    b = await bootApp({ ...quiet, ROLE: 'web' }, { databaseUrl: a.database.url });
+    manager = (await staffOfRole(a, 'account_manager', 1))[0]!;
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('delivers an event written on one process to a client connected to the other', async () => {
+    const onB = await open(b.url, await sessionOf(b, manager.username));
+    const admin = await open(a.url, await sessionOf(a, 'admin'));
+    try {
+      a.realtime!.toMember(manager.id, 'task.created', { title: '从A发出' });
+      b.realtime!.toConsole('masssend.progress', { sent: 5 });
+      expect((await until(onB, (r) => r.event === 'task.created')).data.title).to.equal('从A发出');
+      expect((await until(admin, (r) => r.event === 'masssend.progress')).data.sent).to.equal(5);
+    } finally {
+      await Promise.all([closed(onB), closed(admin)]);
+    }
+  });
+
+  it('resumes on one process after an event id seen on the other', async () => {
+    const cookie = await sessionOf(a, manager.username);
+    const onA = await open(a.url, cookie);
+    a.realtime!.toMember(manager.id, 'task.created', { title: 'seen on A' });
+    const seen = await until(onA, (r) => r.data.title === 'seen on A');
+    await closed(onA);
+    const missed = await a.realtime!.publish(memberRoom(manager.id), 'task.created', { title: 'missed' });
+    const onB = await open(b.url, cookie, { lastEventId: seen.data.eventId });
+    try {
+      expect(onB.received.map((r) => [r.data.eventId, r.data.title])).to.deep.equal([[missed, 'missed']]);
+    } finally {
+      await closed(onB);
+    }
+  });
+
+  it("shares socket.io's rooms between the processes through the postgres adapter", async () => {
+    const onB = await open(b.url, await sessionOf(b, manager.username));
+    try {
+      // The processes find each other by heartbeats sent through PostgreSQL (each hears the other).
+      for (const app of [a, b]) {
+        while ((await app.realtime!.io.of('/').adapter.serverCount()) < 2) await new Promise((r) => setTimeout(r, 50));
+      }
+      // A has no socket of this member; what it finds is on B.
+      const sockets = await a.realtime!.io.in(memberRoom(manager.id)).fetchSockets();
+      expect(sockets.map((s) => s.id)).to.include(onB.socket.id);
+      const told = until(onB, (r) => r.event === 'notice');
+      // A plain socket.io broadcast (not an event-log write) crosses processes only through the adapter.
+      a.realtime!.io.to(memberRoom(manager.id)).emit('notice', { text: 'adapter' });
+      expect((await told).data).to.deep.equal({ text: 'adapter' });
+    } finally {
+      await closed(onB);
     }
   });
 });
