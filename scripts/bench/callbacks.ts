@@ -18,13 +18,18 @@
  * New events' jobs are enqueued in the background after the answer (src/wecom/callbacks/inbox.ts);
  * `rps` counts answers, `sustained_rps` also the time those enqueues take to catch up.
  *
+ * The machine may be shared, which moves every rate: CPU time per request is reported too, steadier
+ * than the rates under load. `node_cpu_us` and `baseline_node_cpu_us` are this process's CPU per
+ * request on each side (the load generator's share is in both); `pg_cpu_us` is the PostgreSQL
+ * backends' per callback (embedded server only), job inserts included.
+ *
  * Progress goes to stderr; the last line on stdout is one JSON object. `inbox_rows` counts the
  * max-rate corp's rows in the table and must equal `events`.
  */
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -74,7 +79,43 @@ interface Run {
   seconds: number;
   latenciesMs: Float64Array;
   non200: number;
+  /** CPU time of this process (client and server alike) during the run, µs. */
+  cpuUs: number;
 }
+
+/** User + system CPU of this process so far, µs. */
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/**
+ * CPU time (ms) used so far by the PostgreSQL backends serving `dbName`, by pid, from /proc;
+ * undefined when the server is not the embedded one (its pids are not this machine's) or /proc is
+ * not there. Work moved from Node to PostgreSQL is not free on a 2-core machine, so the result
+ * reports both.
+ */
+async function backendCpuMs(pool: pg.Pool, dbName: string, local: boolean): Promise<Map<number, number> | undefined> {
+  if (!local) return undefined;
+  const { rows } = await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName]);
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 Hz).
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+    } catch {
+      return undefined;
+    }
+  }
+  return out;
+}
+const backendDelta = (before: Map<number, number> | undefined, after: Map<number, number> | undefined) => {
+  if (!before || !after) return undefined;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -104,7 +145,12 @@ function combine(runs: Run[]): Run {
     latenciesMs.set(run.latenciesMs, offset);
     offset += run.latenciesMs.length;
   }
-  return { seconds: runs.reduce((n, r) => n + r.seconds, 0), latenciesMs, non200: runs.reduce((n, r) => n + r.non200, 0) };
+  return {
+    seconds: runs.reduce((n, r) => n + r.seconds, 0),
+    latenciesMs,
+    non200: runs.reduce((n, r) => n + r.non200, 0),
+    cpuUs: runs.reduce((n, r) => n + r.cpuUs, 0),
+  };
 }
 
 /** Signed and encrypted add events, each sealed twice (the first delivery and WeCom's retry). */
@@ -167,6 +213,7 @@ async function closedLoop(port: number, requests: Request[], concurrency: number
   let next = 0;
   let non200 = 0;
   const progressEvery = Math.max(1, Math.floor(requests.length / 5));
+  const cpuStarted = cpuNow();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -181,8 +228,9 @@ async function closedLoop(port: number, requests: Request[], concurrency: number
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuUs = cpuNow() - cpuStarted;
   agent.destroy();
-  return { seconds, latenciesMs, non200 };
+  return { seconds, latenciesMs, non200, cpuUs };
 }
 
 /** Open loop: request i is sent at start + i/rps, whether or not earlier ones were answered. */
@@ -192,6 +240,7 @@ async function paced(port: number, requests: Request[], rps: number, maxSockets:
   const interval = 1000 / rps;
   let non200 = 0;
   const pending: Promise<void>[] = [];
+  const cpuStarted = cpuNow();
   const started = performance.now();
   let next = 0;
   let reported = 0;
@@ -215,8 +264,9 @@ async function paced(port: number, requests: Request[], rps: number, maxSockets:
   }
   await Promise.all(pending);
   const seconds = (performance.now() - started) / 1000;
+  const cpuUs = cpuNow() - cpuStarted;
   agent.destroy();
-  return { seconds, latenciesMs, non200 };
+  return { seconds, latenciesMs, non200, cpuUs };
 }
 
 function listen(app: Koa<AppState>): Promise<http.Server> {
@@ -288,6 +338,8 @@ async function main() {
     const baselineRuns: Run[] = [];
     const callbackRuns: Run[] = [];
     let drainMs = 0;
+    let drainCpuUs = 0;
+    let backendMs: number | undefined = 0;
     const perRound = Math.ceil(fullRequests.length / ROUNDS);
     for (let round = 0; round < ROUNDS; round++) {
       const slice = fullRequests.slice(round * perRound, (round + 1) * perRound);
@@ -296,11 +348,16 @@ async function main() {
           if (PHASES.has('baseline')) baselineRuns.push(await closedLoop(portOf(bareServer), slice, CONCURRENCY, `round ${round + 1} baseline`));
         },
         async () => {
+          const backendBefore = await backendCpuMs(database.pool, dbName, embedded !== undefined);
           callbackRuns.push(await closedLoop(portOf(serviceServer), slice, CONCURRENCY, `round ${round + 1} callbacks`));
           // Let the background job inserts catch up, so they do not slow the next baseline; timed apart.
           const drainStarted = performance.now();
+          const drainCpuStarted = cpuNow();
           await inbox.drain();
           drainMs += performance.now() - drainStarted;
+          drainCpuUs += cpuNow() - drainCpuStarted;
+          const spent = backendDelta(backendBefore, await backendCpuMs(database.pool, dbName, embedded !== undefined));
+          backendMs = backendMs === undefined || spent === undefined ? undefined : backendMs + spent;
         },
       ];
       if (round % 2 === 1) sides.reverse();
@@ -315,6 +372,16 @@ async function main() {
     say(`baseline: ${round0(baseline.rps)} rps, p50 ${round(baseline.p50, 2)} ms, p99 ${round(baseline.p99, 2)} ms`);
     say(`callbacks: ${round0(full.rps)} rps, p50 ${round(full.p50, 2)} ms, p99 ${round(full.p99, 2)} ms, max ${round(full.max, 1)} ms, non-200 ${fullRun.non200}`);
     say(`background job enqueues took ${round0(drainMs)} ms more to catch up: ${round0(sustainedRps)} rps sustained`);
+    // CPU per request: this process (load generator and server) on each side, the drain counted with
+    // the callbacks; and PostgreSQL's backends for the callbacks.
+    const baselineRun = PHASES.has('baseline') ? combine(baselineRuns) : undefined;
+    const cpuPerRequest = (fullRun.cpuUs + drainCpuUs) / fullRun.latenciesMs.length;
+    const baselineCpuPerRequest = baselineRun ? baselineRun.cpuUs / baselineRun.latenciesMs.length : 0;
+    const pgCpuPerRequest = backendMs === undefined ? undefined : (backendMs * 1000) / fullRun.latenciesMs.length;
+    say(
+      `CPU a request: node ${round0(cpuPerRequest)} µs (baseline ${round0(baselineCpuPerRequest)} µs), ` +
+        `PostgreSQL ${pgCpuPerRequest === undefined ? 'not measured' : `${round0(pgCpuPerRequest)} µs`}`,
+    );
 
     say(`callbacks paced at ${PACED_RPS} rps: ${pacedRequests.length} requests`);
     const pacedRun = PHASES.has('paced')
@@ -355,8 +422,12 @@ async function main() {
       paced_p50_ms: round(pacedStats.p50, 2),
       paced_events: PACED_EVENTS,
       sustained_rps: round0(sustainedRps),
+      node_cpu_us: round0(cpuPerRequest),
+      baseline_node_cpu_us: round0(baselineCpuPerRequest),
+      pg_cpu_us: pgCpuPerRequest === undefined ? null : round0(pgCpuPerRequest),
       enqueue_drain_ms: round0(drainMs),
       records_per_statement: round(inbox.stats.records / Math.max(1, inbox.stats.statements), 1),
+      jobs_per_enqueue: round(inbox.enqueueStats.ids / Math.max(1, inbox.enqueueStats.calls), 1),
       rounds: ROUNDS,
       concurrency: CONCURRENCY,
       pool_max: POOL_MAX,

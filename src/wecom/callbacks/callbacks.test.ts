@@ -419,6 +419,21 @@ describe('the WeCom callback gateway', () => {
       expect(keyed.rows[0]!.n).to.equal('1');
     });
 
+    it('runs a second recording statement only for a full batch, and enqueues the jobs in one insert once the recording is done', async () => {
+      // A long enqueue delay: the jobs go when the recording is done, not when a timer fires.
+      const shared = new Inbox({ db: database.db, jobs, logger, enqueueMaxDelayMs: 60_000 });
+      const event = (n: number) => parseXml(buildXml(contactEvent('add_external_contact', `wm-coalesced-${n}`)));
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => shared.record(BANK.corpId, event(i))));
+      await shared.drain();
+      expect(results.every((r) => !r.duplicate)).to.equal(true);
+      // The first record went out alone; the 11 that found it in flight (writeConcurrency 4, but not a full batch) shared the next.
+      expect(shared.stats).to.deep.equal({ statements: 2, records: 12, splits: 0 });
+      // The first row's job waited for the second statement, and all 12 went together.
+      expect(shared.enqueueStats).to.deep.equal({ calls: 1, ids: 12 });
+      const keyed = await sql<{ n: string }>`SELECT count(*) AS n FROM agenda_jobs WHERE data->>'jobKey' = ANY(${results.map((r) => jobKeyOf(r.id))}::text[])`.execute(db());
+      expect(keyed.rows[0]!.n).to.equal('12');
+    });
+
     it('gives different keys to events that differ in any identifying field, and the same key to a replay', () => {
       const key = (fields: Fields) => dedupeKeyOf(parseXml(buildXml(fields)));
       const base: Fields = { ToUserName: BANK.corpId, FromUserName: 'sys', CreateTime: 1716201000, MsgType: 'event', Event: 'change_external_contact', ChangeType: 'add_external_contact', UserID: 'zhangwei', ExternalUserID: 'wm1' };

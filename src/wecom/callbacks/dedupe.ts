@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { CallbackRejected, type XmlObject, type XmlValue } from '../crypto.js';
 
 /**
@@ -84,6 +84,7 @@ export function dedupeKeyOf(payload: XmlObject): string {
     const value = payload[field];
     if (value !== undefined) identity.push([field, normalise(value)]);
   }
-  const digest = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 40);
+  // crypto.hash: the same digest as createHash().update().digest(), without a Hash object per call.
+  const digest = hash('sha256', JSON.stringify(identity), 'hex').slice(0, 40);
   return `evt:${segment(event)}:${segment(text(payload.ChangeType))}:${segment(createTime)}:${digest}`;
 }

@@ -15,13 +15,24 @@ import { dedupeKeyOf, eventNameOf } from './dedupe.js';
  * read-then-write. Under load, calls that arrive while a statement is in flight share the next one
  * (group commit): one round trip, one plan and one WAL flush for the lot, so a burst costs a
  * fraction of a statement per event. A lone call goes out at once, so nothing waits for a batch to
- * fill. Should a shared statement fail, its records are retried one by one, so a single bad event
- * can only fail its own request.
+ * fill. One statement is in flight at a time; a second one starts beside it only for a full batch
+ * (`maxBatch` records waiting), up to `writeConcurrency`. Every statement has a fixed cost that a
+ * larger batch shares: in PostgreSQL (parse, plan, commit and its WAL flush, about 0.3 ms of CPU)
+ * and in Node (a round trip, and on a busy machine the backend's wake-up often takes the core from
+ * Node). When up to four statements could start as soon as records arrived, a burst of 64
+ * concurrent callbacks went out about 6 records a statement; one at a time, about 20
+ * (docs/benchmarks.md, "Callbacks"). A record waits for at most the one statement ahead of it.
+ * Should a shared statement fail, its records are retried one by one, so a single bad event can
+ * only fail its own request.
  *
  * Each new row gets one `wecom.process-event` job, keyed by the row id. The job is enqueued after
- * the row is committed and off the request path, by a small bounded queue: a burst of callbacks is
- * answered as soon as its rows are committed, and the job inserts follow at their own pace, many
- * jobs to a statement.
+ * the row is committed and off the request path, by a bounded queue that yields to the recording:
+ * one bulk insert at a time, started when no recording statement is in flight or waiting, when
+ * `enqueueBatch` ids have gathered, or when the oldest id has waited `enqueueMaxDelayMs`. A burst
+ * of callbacks is thus answered as soon as its rows are committed, without job inserts competing
+ * for the connections and PostgreSQL's CPU, and its jobs follow hundreds to a statement instead of
+ * a few (a job insert, with its wake-up of the workers, costs about as much as a recording
+ * statement).
  * Whatever is lost on the way (the job store down, the queue full, the process killed) leaves the
  * row `received` with no job; the sweeper (`wecom.inbox-sweep`, every minute) enqueues those once
  * they are 30 s old. A second enqueue of the same key is a no-op, so the sweeper never doubles a job.
@@ -59,14 +70,16 @@ export interface InboxOptions {
   db: Db;
   jobs: JobRunner;
   logger: Logger;
-  /** Recording statements in flight at once; default 4. Keep it below the pool size. */
+  /** Recording statements in flight at once, the second and later only for full batches; default 4. Keep it below the pool size. */
   writeConcurrency?: number;
   /** Most records in one statement; default 200. */
   maxBatch?: number;
-  /** Job inserts in flight at once; default 4. */
+  /** Job inserts in flight at once, the second and later only for full batches; default 4. */
   enqueueConcurrency?: number;
   /** Most jobs written by one insert; default 500. */
   enqueueBatch?: number;
+  /** Longest an id waits for its job insert while recording goes on; default 100 ms. */
+  enqueueMaxDelayMs?: number;
   /** Ids waiting for their job; beyond this the sweeper takes over. Default 50,000. */
   maxQueued?: number;
 }
@@ -120,18 +133,23 @@ export class Inbox {
   private readonly logger: Logger;
   private readonly enqueueConcurrency: number;
   private readonly enqueueBatch: number;
+  private readonly enqueueMaxDelayMs: number;
   private readonly maxQueued: number;
   private readonly writeConcurrency: number;
   private readonly maxBatch: number;
-  /** Ids of new rows waiting for their job (from `head` on), and enqueues in flight. */
+  /** Ids of new rows waiting for their job (from `head` on), when the oldest of them was queued, and enqueues in flight. */
   private toEnqueue: string[] = [];
   private head = 0;
+  private oldestQueuedAt = 0;
+  private enqueueTimer: NodeJS.Timeout | undefined;
   private enqueuing = 0;
   /** Records waiting for a statement, and statements in flight. */
   private readonly pendingRecords: PendingRecord[] = [];
   private writing = 0;
   /** Recording statements run, records they carried, and shared statements that failed and were split. */
   readonly stats = { statements: 0, records: 0, splits: 0 };
+  /** Bulk job inserts started and the ids they carried. */
+  readonly enqueueStats = { calls: 0, ids: 0 };
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private overflowLoggedAt = 0;
 
@@ -141,6 +159,7 @@ export class Inbox {
     this.logger = options.logger;
     this.enqueueConcurrency = options.enqueueConcurrency ?? 4;
     this.enqueueBatch = options.enqueueBatch ?? 500;
+    this.enqueueMaxDelayMs = options.enqueueMaxDelayMs ?? 100;
     this.maxQueued = options.maxQueued ?? 50_000;
     this.writeConcurrency = options.writeConcurrency ?? 4;
     this.maxBatch = options.maxBatch ?? 200;
@@ -162,13 +181,16 @@ export class Inbox {
     });
   }
 
+  /** Starts statements for waiting records: at once when none is in flight, beside one only for a full batch. */
   private writeNext(): void {
     while (this.writing < this.writeConcurrency && this.pendingRecords.length > 0) {
+      if (this.writing > 0 && this.pendingRecords.length < this.maxBatch) return; // they share the next statement
       const batch = this.pendingRecords.splice(0, this.maxBatch);
       this.writing++;
       void this.writeBatch(batch).finally(() => {
         this.writing--;
         this.writeNext();
+        this.pump(); // job inserts held back while recording may go now
         this.wakeDrain();
       });
     }
@@ -265,17 +287,37 @@ export class Inbox {
       }
       return;
     }
+    if (this.head === this.toEnqueue.length) this.oldestQueuedAt = Date.now();
     this.toEnqueue.push(inboxId);
     this.pump();
   }
 
   /**
    * Enqueues waiting rows' jobs in bulk: each call takes up to `enqueueBatch` ids and writes
-   * their jobs in one statement (`enqueueMany`), at most `enqueueConcurrency` calls at a time.
-   * A failed call leaves its rows `received`; the sweeper enqueues them later.
+   * their jobs in one statement (`enqueueMany`). A call starts when none is in flight and nothing
+   * is being recorded, or the oldest id has waited `enqueueMaxDelayMs`; more calls, up to
+   * `enqueueConcurrency`, only for full batches (a backlog). A failed call leaves its rows
+   * `received`; the sweeper enqueues them later.
    */
   private pump(): void {
     while (this.enqueuing < this.enqueueConcurrency && this.head < this.toEnqueue.length) {
+      if (this.toEnqueue.length - this.head < this.enqueueBatch) {
+        if (this.enqueuing > 0) return; // the call in flight takes them when it finishes
+        const recording = this.writing > 0 || this.pendingRecords.length > 0;
+        const waitedMs = Date.now() - this.oldestQueuedAt;
+        if (recording && waitedMs < this.enqueueMaxDelayMs) {
+          // Let the recording go first and more ids gather; the timer bounds the wait.
+          this.enqueueTimer ??= setTimeout(() => {
+            this.enqueueTimer = undefined;
+            this.pump();
+          }, this.enqueueMaxDelayMs - waitedMs).unref();
+          return;
+        }
+      }
+      if (this.enqueueTimer) {
+        clearTimeout(this.enqueueTimer);
+        this.enqueueTimer = undefined;
+      }
       const ids = this.toEnqueue.slice(this.head, this.head + this.enqueueBatch);
       this.head += ids.length;
       if (this.head === this.toEnqueue.length || this.head > 4096) {
@@ -284,6 +326,8 @@ export class Inbox {
         this.head = 0;
       }
       this.enqueuing++;
+      this.enqueueStats.calls++;
+      this.enqueueStats.ids += ids.length;
       this.jobs
         .enqueueMany(PROCESS_EVENT_JOB, ids.map((inboxId) => ({ payload: { inboxId }, key: jobKeyOf(inboxId), cause: CAUSE })))
         .catch((error: unknown) => {

@@ -51,16 +51,26 @@ class Rejection extends Error {
   }
 }
 
-/** One query parameter as a single string; repeated or absent parameters do not count. */
-function param(ctx: Context, name: string): string | undefined {
-  const value = ctx.query[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+/**
+ * One query parameter as a single string; repeated or absent parameters do not count. Read from
+ * one URLSearchParams, the parser behind `ctx.query`, so the values are the same; `ctx.query`
+ * would also build an object of every key (a getAll and a defineProperty each), about three times
+ * the cost for the three or four parameters a callback reads.
+ */
+function param(search: URLSearchParams, name: string): string | undefined {
+  const values = search.getAll(name);
+  return values.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
 /**
  * Reads the raw body up to `limit` bytes. A declared length over the limit is refused before a
  * byte is read; a chunked body is refused as soon as it passes the limit, and what follows is
  * discarded rather than buffered.
+ *
+ * The listeners are not removed once the promise is settled: the request is this call's alone and
+ * goes with them, and `settled` mutes them (a body over the limit keeps flowing, to be dropped).
+ * Removing four listeners and naming four closures per request was a measurable part of the
+ * gateway's own time.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -68,39 +78,33 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer) => {
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return; // past the limit: dropped
       size += chunk.length;
       if (size > limit) {
-        cleanup();
-        req.resume(); // drain and drop the rest; the answer closes the connection
-        reject(new Rejection('too_large'));
+        settled = true;
+        reject(new Rejection('too_large')); // the answer closes the connection
         return;
       }
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = () => {
-      cleanup();
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      // WeCom's envelope usually arrives in one chunk: no copy then.
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', () => {
+      if (settled) return;
+      settled = true;
       reject(new Rejection('aborted'));
-    };
-    const onClose = () => {
-      if (req.complete) return;
-      cleanup();
+    });
+    req.on('close', () => {
+      if (settled || req.complete) return;
+      settled = true;
       reject(new Rejection('aborted'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
+    });
   });
 }
 
@@ -143,10 +147,10 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
     return { corpId: corp.corpId, token: corp.token, aesKey: corp.aesKey };
   }
 
-  function signed(ctx: Context) {
-    const msg_signature = param(ctx, 'msg_signature');
-    const timestamp = param(ctx, 'timestamp');
-    const nonce = param(ctx, 'nonce');
+  function signed(search: URLSearchParams) {
+    const msg_signature = param(search, 'msg_signature');
+    const timestamp = param(search, 'timestamp');
+    const nonce = param(search, 'nonce');
     if (!msg_signature || !timestamp || !nonce) throw new Rejection('missing_parameters');
     return { msg_signature, timestamp, nonce };
   }
@@ -154,9 +158,10 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
   // URL check: answer the decrypted echostr exactly, as text/plain without quotes, BOM or newline.
   router.get(CALLBACK_PATH, (ctx) =>
     handle(ctx, async (corpId) => {
-      const query = signed(ctx);
+      const search = new URLSearchParams(ctx.querystring);
+      const query = signed(search);
       // base64 never holds a space: a '+' that was not percent-encoded arrives decoded as one.
-      const echostr = param(ctx, 'echostr')?.replace(/ /g, '+');
+      const echostr = param(search, 'echostr')?.replace(/ /g, '+');
       if (!echostr) throw new Rejection('missing_parameters');
       const plaintext = openEnvelope(await secretsFor(corpId), query, echostr);
       ctx.status = 200;
@@ -168,7 +173,7 @@ export function callbackRouter(deps: CallbackRouterDeps): Router<AppState> {
   // Event push: verify, decrypt, record, then 200 with an empty body.
   router.post(CALLBACK_PATH, (ctx) =>
     handle(ctx, async (corpId) => {
-      const query = signed(ctx);
+      const query = signed(new URLSearchParams(ctx.querystring));
       const raw = (await readBody(ctx.req, bodyLimit)).toString('utf8');
       const secrets = await secretsFor(corpId);
       const encrypted = str(readCallbackXml(raw).Encrypt);
