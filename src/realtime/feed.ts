@@ -11,7 +11,8 @@ import { BATCH_MAX, NOTIFY_CHANNEL, currentEventId, readEventsAfter, type Realti
  *
  * It reads when PostgreSQL notifies NOTIFY_CHANNEL (sent by the writing statement at commit) and
  * every `pollMs` besides, so a notification lost while the listening connection was down delays
- * events by at most one poll and loses none. `cursor` is the highest id delivered; because ids
+ * events by at most one poll and loses none. Events the process wrote itself are usually handed
+ * over at commit (`offer`) and need no read. `cursor` is the highest id delivered; because ids
  * become visible in order (log.ts), every event up to it has been delivered, in order.
  */
 export class RealtimeFeed {
@@ -61,6 +62,19 @@ export class RealtimeFeed {
     return run;
   }
 
+  /**
+   * Events this process has just written (log.ts). Delivered at once when they follow the cursor
+   * without a gap, which under the ordering invariant means no other event lies between; otherwise
+   * the feed reads the table as usual.
+   */
+  offer(events: readonly RealtimeEvent[]): void {
+    if (this.stopped || !events.length || events[events.length - 1]!.id <= this.cursorId) return;
+    const contiguous = events.every((e, i) => e.id === this.cursorId + 1 + i);
+    if (!contiguous) return void this.pull();
+    this.cursorId = events[events.length - 1]!.id;
+    this.deps.deliver([...events]);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
@@ -75,11 +89,14 @@ export class RealtimeFeed {
     if (this.stopped) return;
     try {
       for (;;) {
-        const events = await readEventsAfter(this.deps.db, this.cursorId, BATCH_MAX);
-        if (!events.length) return;
-        this.cursorId = events[events.length - 1]!.id;
-        this.deps.deliver(events);
-        if (events.length < BATCH_MAX) return;
+        const read = await readEventsAfter(this.deps.db, this.cursorId, BATCH_MAX);
+        // Some may have been delivered by offer() while the read was in flight.
+        const events = read.filter((e) => e.id > this.cursorId);
+        if (events.length) {
+          this.cursorId = events[events.length - 1]!.id;
+          this.deps.deliver(events);
+        }
+        if (read.length < BATCH_MAX) return;
       }
     } catch (error) {
       this.deps.logger.warn({ err: error, cursor: this.cursorId }, 'live updates: read failed; retrying at the next notification or poll');

@@ -91,6 +91,7 @@ export async function attachRealtime(server: HttpServer, options: RealtimeOption
     },
   });
   await feed.start();
+  const stopOffers = log.onWritten((events) => feed.offer(events));
 
   io.use(async (socket, next) => {
     try {
@@ -173,6 +174,7 @@ export async function attachRealtime(server: HttpServer, options: RealtimeOption
     close() {
       closing ??= (async () => {
         // local: with the postgres adapter a plain disconnectSockets would reach other processes' sockets.
+        stopOffers();
         io.local.disconnectSockets(true);
         // Tells the other processes this one has gone, and stops the adapter's listening connection.
         await io.of('/').adapter.close();

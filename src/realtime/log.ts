@@ -36,8 +36,10 @@ export const memberRoom = (staffId: string) => `member:${staffId}`;
 export const CONSOLE_ROOM = 'console';
 
 interface Queued {
-  /** The row's JSON, serialised when the event was published. */
-  json: string;
+  room: string;
+  event: string;
+  /** The data's JSON, serialised when the event was published (later changes to the object do not count). */
+  payloadJson: string;
   resolve(id: number): void;
   reject(error: unknown): void;
 }
@@ -45,6 +47,7 @@ interface Queued {
 export class RealtimeLog {
   private queue: Queued[] = [];
   private flushing: Promise<void> | undefined;
+  private readonly listeners = new Set<(events: RealtimeEvent[]) => void>();
 
   constructor(private readonly deps: { db: Db; logger: Logger }) {}
 
@@ -52,7 +55,7 @@ export class RealtimeLog {
   publish(room: string, event: string, data: unknown): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       const payload = data !== null && typeof data === 'object' && !Array.isArray(data) ? data : { value: data };
-      this.queue.push({ json: JSON.stringify({ room, event, payload }), resolve, reject });
+      this.queue.push({ room, event, payloadJson: JSON.stringify(payload), resolve, reject });
       // A microtask later, so that events published in one synchronous loop share a statement.
       if (!this.flushing) this.flushing = Promise.resolve().then(() => this.flush());
     });
@@ -65,6 +68,15 @@ export class RealtimeLog {
 
   toConsole(event: string, data: unknown): void {
     this.publishQuietly(CONSOLE_ROOM, event, data);
+  }
+
+  /**
+   * Hears this process's events as soon as they are committed, in id order (a web process's feed
+   * delivers them without reading them back). Returns the function that stops it.
+   */
+  onWritten(listener: (events: RealtimeEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Resolves when every event published so far has been written (or has failed). */
@@ -84,7 +96,12 @@ export class RealtimeLog {
       while (this.queue.length) {
         const batch = this.queue.splice(0, BATCH_MAX);
         try {
-          const ids = await insertEvents(this.deps.db, `[${batch.map((q) => q.json).join(',')}]`);
+          const rows = batch.map((q) => `{"room":${JSON.stringify(q.room)},"event":${JSON.stringify(q.event)},"payload":${q.payloadJson}}`);
+          const ids = await insertEvents(this.deps.db, `[${rows.join(',')}]`);
+          if (this.listeners.size) {
+            const events = batch.map((q, i) => ({ id: ids[i]!, room: q.room, event: q.event, payload: JSON.parse(q.payloadJson) as Record<string, unknown> }));
+            for (const listener of this.listeners) listener(events);
+          }
           batch.forEach((q, i) => q.resolve(ids[i]!));
         } catch (error) {
           for (const q of batch) q.reject(error);
