@@ -91,9 +91,13 @@ async function main() {
     // Every sandbox contact becomes a bank customer linked to it, followed by its member.
     const world = sandbox.world;
     const follows: { userid: string; external: string; name: string; gender: number | null }[] = [];
-    for (const contact of world.contacts.values()) {
-      const relation = world.followsOf(contact.external_userid).at(-1);
-      if (relation) follows.push({ userid: relation.userid, external: contact.external_userid, name: contact.name, gender: contact.gender ?? null });
+    // One relation per contact (the world's follows are keyed by relation; a scan per contact would be quadratic).
+    const taken = new Set<string>();
+    for (const relation of world.follows.values()) {
+      const contact = world.contacts.get(relation.external_userid);
+      if (!contact || taken.has(contact.external_userid)) continue;
+      taken.add(contact.external_userid);
+      follows.push({ userid: relation.userid, external: contact.external_userid, name: contact.name, gender: contact.gender ?? null });
       if (follows.length === CUSTOMERS + BASELINE_CUSTOMERS) break;
     }
     if (follows.length < CUSTOMERS + BASELINE_CUSTOMERS) throw new Error(`the sandbox world has only ${follows.length} contacts`);

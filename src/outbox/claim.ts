@@ -107,16 +107,31 @@ function appRateUntil(times: number[], now: number, rate: ClaimRules['appRate'])
 export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
   const { now, rules, senders } = input;
   const channels = [...senders.keys()];
-  const scan = Math.max(input.batchMax, Math.min(input.slots * input.batchMax, 20_000));
+  // The oldest due rows first, a few per slot; then, for the group keys among them, the rest of each
+  // group up to a full call. Rows without a group key go one per call, so a long queue of them costs
+  // a claim only the rows it can use (a scan of thousands per claim starved the dispatcher).
+  const head = input.slots * 4;
+  const rest = Math.min(20_000, input.batchMax * input.slots);
   return input.db.transaction().execute(async (trx) => {
     await sql`SELECT ${CLAIM_LOCK}`.execute(trx);
-    const { rows } = await sql<ScanRow>`
-      SELECT o.id, o.corp_id, o.channel, o.recipient, o.sender, o.payload, o.group_key, o.customer_id, o.purpose, o.attempts, o.expires_at, c.marketing_consent
-        FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id
-       WHERE o.status = 'pending' AND o.channel = ANY(${channels}) AND (o.not_before IS NULL OR o.not_before <= ${now})
+    const columns = sql`o.id, o.corp_id, o.channel, o.recipient, o.sender, o.payload, o.group_key, o.customer_id, o.purpose, o.attempts, o.expires_at, o.created_at, c.marketing_consent`;
+    const due = sql`o.status = 'pending' AND o.channel = ANY(${channels}) AND (o.not_before IS NULL OR o.not_before <= ${now})`;
+    const first = await sql<ScanRow & { created_at: Date }>`
+      SELECT ${columns} FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id
+       WHERE ${due}
        ORDER BY o.created_at
-       LIMIT ${scan}
+       LIMIT ${head}
          FOR UPDATE OF o SKIP LOCKED`.execute(trx);
+    const groups = [...new Set(first.rows.map((r) => r.group_key).filter((g): g is string => g !== null))];
+    const more = groups.length
+      ? await sql<ScanRow & { created_at: Date }>`
+          SELECT ${columns} FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id
+           WHERE ${due} AND o.group_key = ANY(${groups}::text[]) AND o.id <> ALL(${first.rows.map((r) => r.id)}::uuid[])
+           ORDER BY o.created_at
+           LIMIT ${rest}
+             FOR UPDATE OF o SKIP LOCKED`.execute(trx)
+      : { rows: [] };
+    const rows = [...first.rows, ...more.rows].sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     const period = quotaPeriod(now, rules.quota.period);
     const quota = await quotaCounts(trx, rows.filter((r) => senders.get(r.channel)!.receivingQuota), period.start);
     const appTimes = await recentAppMessages(trx, rows.filter((r) => senders.get(r.channel)!.perRecipientRate), now);

@@ -11,6 +11,7 @@ import * as m0013 from './0013_kb.js';
 import * as m0014 from './0014_assistant.js';
 import * as m0015 from './0015_replies.js';
 import * as m0016 from './0016_realtime.js';
+import * as m0017 from './0017_outbox_group_claim.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0014_assistant': m0014,
   '0015_replies': m0015,
   '0016_realtime': m0016,
+  '0017_outbox_group_claim': m0017,
 };
