@@ -63,6 +63,7 @@ export async function attachRealtime(server: HttpServer, options: RealtimeOption
     // A pool of its own: the adapter keeps one connection for LISTEN for as long as it runs.
     adapterPool = new pg.Pool({ connectionString: options.databaseUrl, max: 3, application_name: 'xinghe-scrm socket.io' });
     adapterPool.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter connection lost'));
+    containHeldConnections(adapterPool, logger);
   }
   const io = new Server(server, {
     path: '/socket.io',
@@ -186,6 +187,25 @@ export async function attachRealtime(server: HttpServer, options: RealtimeOption
       return closing;
     },
   };
+}
+
+/**
+ * The adapter checks out one connection for LISTEN and keeps it, with no 'error' listener (a
+ * database restart would crash the process) and without releasing it when it ends (the pool would
+ * count the dead connection forever). Every connection of its pool gets both here; for connections
+ * the pool or a query already released, the release throws and is ignored.
+ */
+function containHeldConnections(pool: pg.Pool, logger: Logger): void {
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter connection lost'));
+    client.on('end', () => {
+      try {
+        (client as pg.PoolClient).release?.(new Error('connection ended'));
+      } catch {
+        // Already back in the pool, or removed from it.
+      }
+    });
+  });
 }
 
 /** `auth: { lastEventId }` from the handshake: undefined when absent, 'invalid' when not an id. */

@@ -1,8 +1,13 @@
 import http from 'node:http';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { expect } from 'chai';
 import { io as connect, type Socket } from 'socket.io-client';
 import { bootApp, type TestApp } from '../../test/harness.js';
+import { freePort } from '../../test/ports.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../platform/db/embedded.js';
+import { openDatabase } from '../platform/db/database.js';
 import { createLogger } from '../platform/logger.js';
 import type { Role } from '../platform/db/schema.js';
 import { attachRealtime, CONSOLE_ROOM, memberRoom, RealtimeLog, type Realtime } from './index.js';
@@ -312,6 +317,54 @@ describe('realtime updates across web processes', () => {
       expect((await told).data).to.deep.equal({ text: 'adapter' });
     } finally {
       await closed(onB);
+    }
+  });
+});
+
+describe('realtime updates through a database restart', function () {
+  this.timeout(120_000);
+  // A cluster of this run's own (other suites may run at once), deleted afterwards.
+  const dataDir = path.resolve('.data/realtime-restart-test', String(process.pid));
+  const silent = createLogger({ level: 'silent' });
+  let server: EmbeddedServer;
+  let app: TestApp;
+  let port: number;
+  before(async () => {
+    mkdirSync(dataDir, { recursive: true });
+    port = await freePort();
+    server = await startEmbeddedPostgres({ dataDir, port, logger: silent });
+    const url = await ensureDatabase(server.url, `realtime_restart_${process.pid}`);
+    // Polling off: after the restart, only a renewed LISTEN can bring another process's events.
+    app = await bootApp({ REALTIME_POLL_MS: '600000' }, { databaseUrl: url });
+  });
+  after(async () => {
+    await app?.close();
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('listens again when the database comes back and delivers what another process writes', async () => {
+    const [manager] = await staffOfRole(app, 'account_manager', 1);
+    const client = await open(app.url, await sessionOf(app, manager!.username));
+    await server.stop();
+    server = await startEmbeddedPostgres({ dataDir, port, logger: silent });
+    // Another process's writer: its events reach this one only through the notification.
+    const other = openDatabase({ url: app.database.url, poolMax: 2, logger: silent });
+    const writer = new RealtimeLog({ db: other.db, logger: silent });
+    try {
+      let sent = 0;
+      // The listening connection comes back within a few seconds; until then an event waits in the table.
+      while (!client.received.some((r) => r.event === 'task.created')) {
+        await writer.publish(memberRoom(manager!.id), 'task.created', { title: `after restart ${++sent}` });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const titles = client.received.map((r) => r.data.title);
+      expect(titles[0]).to.equal('after restart 1');
+      expect(client.received.map((r) => r.data.eventId)).to.deep.equal([...client.received.map((r) => r.data.eventId)].sort((x, y) => x! - y!));
+      expect(app.logs.lines.some((l) => l.msg === 'live updates: notification connection error' || l.msg === 'socket.io adapter connection lost')).to.equal(true);
+    } finally {
+      await closed(client);
+      await other.close();
     }
   });
 });
