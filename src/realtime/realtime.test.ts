@@ -10,7 +10,7 @@ import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../p
 import { openDatabase } from '../platform/db/database.js';
 import { createLogger } from '../platform/logger.js';
 import type { Role } from '../platform/db/schema.js';
-import { attachRealtime, CONSOLE_ROOM, memberRoom, RealtimeLog, type Realtime } from './index.js';
+import { attachRealtime, CONSOLE_ROOM, memberRoom, REALTIME_CLEANUP_JOB, RealtimeLog, type Realtime } from './index.js';
 import { deleteEventsBefore, readRoomEventsAfter } from './log.js';
 
 interface Received {
@@ -253,6 +253,26 @@ describe('realtime updates', () => {
     const garbled = await open(app.url, cookie, { lastEventId: 'yesterday' });
     await closed(garbled);
     expect(garbled.received.map((r) => r.data.reason)).to.deep.equal(['invalid_last_event_id']);
+  });
+});
+
+describe('realtime event retention', () => {
+  let app: TestApp;
+  before(async () => {
+    app = await bootApp({ REALTIME_RETENTION_HOURS: '24' });
+  });
+  after(() => app.close());
+
+  it('deletes events older than the retention with its job and keeps the others', async () => {
+    const realtime = app.realtime!;
+    const old = await realtime.publish(CONSOLE_ROOM, 'import.progress', { done: 1 });
+    const recent = await realtime.publish(CONSOLE_ROOM, 'import.progress', { done: 2 });
+    const { db } = app.database;
+    await db.updateTable('realtime_events').set({ created_at: new Date(Date.now() - 25 * 3600_000) }).where('id', '=', String(old)).execute();
+    await app.jobs.enqueue(REALTIME_CLEANUP_JOB, {}, { cause: { type: 'system', id: 'test' } });
+    const kept = () => db.selectFrom('realtime_events').select('id').orderBy('id').execute();
+    while ((await kept()).some((r) => Number(r.id) === old)) await new Promise((r) => setTimeout(r, 50));
+    expect((await kept()).map((r) => Number(r.id))).to.deep.equal([recent]);
   });
 });
 
