@@ -21,6 +21,14 @@
  * event, one per console client per console event). The product phase also checks that each client
  * received its events once and in id order.
  *
+ * Then two figures of the event log itself:
+ *
+ *  - burst: BENCH_BURST member events published in one loop, as fast as the writes go (one
+ *    process; writes are serialised by the ordering lock and batched), until every client has its;
+ *  - reconnect: every client disconnects, one event is published to each member, and all clients
+ *    reconnect at once (50 handshakes at a time) with their last event id; each must get exactly
+ *    its missed event before `ready`.
+ *
  * Progress goes to stderr; the last line on stdout is one JSON object.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -53,26 +61,31 @@ const RATE = int('BENCH_RATE', 500);
 const CONSOLE_RATE = int('BENCH_CONSOLE_RATE', 5);
 const SECONDS = int('BENCH_SECONDS', 10);
 const ROUNDS = int('BENCH_ROUNDS', 2);
+const BURST = int('BENCH_BURST', 10_000);
 
 const say = (message: string) => process.stderr.write(`[bench:realtime] ${message}\n`);
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 /** Wall-clock milliseconds with sub-millisecond precision, comparable between processes. */
 const wallMs = () => performance.timeOrigin + performance.now();
 
-type Phase = 'product' | 'baseline';
+type Phase = 'product' | 'baseline' | 'burst';
 
 /** Parent → clients. */
 type Command =
   | { type: 'connect'; url: string; cookies: string[] }
   | { type: 'phase'; phase: Phase; expected: number }
   | { type: 'flush' }
+  | { type: 'disconnect' }
+  | { type: 'resume'; url: string; cookies: string[]; expected: number[][] }
   | { type: 'close' };
 
 /** Clients → parent. */
 type Report =
   | { type: 'connected'; clients: number; seconds: number }
   | { type: 'armed' }
-  | { type: 'result'; phase: Phase; latencies: number[]; received: number; duplicates: number; outOfOrder: number };
+  | { type: 'result'; phase: Phase; latencies: number[]; received: number; duplicates: number; outOfOrder: number }
+  | { type: 'disconnected' }
+  | { type: 'resumed'; seconds: number; replayed: number; wrong: number };
 
 // ---------------------------------------------------------------------------------------------
 // The client process: one socket.io client per session, latencies per delivery.
@@ -88,6 +101,10 @@ function runClients() {
   let outOfOrder = 0;
   /** Per client: the last event id received in the product phase. */
   let lastIds: number[] = [];
+  /** Per client: the highest event id it knows (from `ready` and every event), sent when it reconnects. */
+  const cursors: number[] = [];
+  /** Per client, while reconnecting: the event ids replayed before `ready`. */
+  let replayed: number[][] | undefined;
 
   const finish = () => {
     if (!phase) return;
@@ -96,9 +113,13 @@ function runClients() {
   };
 
   const onEvent = (index: number) => (_event: string, data: { sentAt?: number; eventId?: number }) => {
+    if (typeof data?.eventId === 'number') {
+      cursors[index] = Math.max(cursors[index] ?? 0, data.eventId);
+      replayed?.[index]?.push(data.eventId);
+    }
     if (!phase || typeof data?.sentAt !== 'number') return;
     latencies.push(wallMs() - data.sentAt);
-    if (phase === 'product' && typeof data.eventId === 'number') {
+    if (phase !== 'baseline' && typeof data.eventId === 'number') {
       if (data.eventId === lastIds[index]) duplicates++;
       else if (data.eventId < lastIds[index]!) outOfOrder++;
       lastIds[index] = Math.max(lastIds[index]!, data.eventId);
@@ -106,11 +127,14 @@ function runClients() {
     if (latencies.length >= expected) finish();
   };
 
-  const open = (url: string, cookie: string, index: number) =>
+  const open = (url: string, cookie: string, index: number, auth: { lastEventId?: number } = {}) =>
     new Promise<Socket>((resolve, reject) => {
-      const socket = connect(url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false });
+      const socket = connect(url, { transports: ['websocket'], extraHeaders: { cookie }, reconnection: false, auth });
       socket.onAny(onEvent(index));
-      socket.once('ready', () => resolve(socket));
+      socket.once('ready', (ready: { lastEventId: number }) => {
+        cursors[index] = Math.max(cursors[index] ?? 0, ready.lastEventId);
+        resolve(socket);
+      });
       socket.once('connect_error', reject);
     });
 
@@ -134,6 +158,21 @@ function runClients() {
         send({ type: 'armed' });
       } else if (command.type === 'flush') {
         finish();
+      } else if (command.type === 'disconnect') {
+        for (const socket of sockets.splice(0)) socket.close();
+        send({ type: 'disconnected' });
+      } else if (command.type === 'resume') {
+        const started = performance.now();
+        replayed = command.cookies.map(() => []);
+        for (let i = 0; i < command.cookies.length; i += 50) {
+          const batch = command.cookies.slice(i, i + 50).map((cookie, j) => open(command.url, cookie, i + j, { lastEventId: cursors[i + j] }));
+          sockets.push(...(await Promise.all(batch)));
+        }
+        const seconds = (performance.now() - started) / 1000;
+        const got = replayed;
+        replayed = undefined;
+        const wrong = got.filter((ids, i) => JSON.stringify(ids) !== JSON.stringify(command.expected[i])).length;
+        send({ type: 'resumed', seconds, replayed: got.reduce((n, ids) => n + ids.length, 0), wrong });
       } else {
         for (const socket of sockets) socket.close();
         process.exit(0);
@@ -311,10 +350,10 @@ async function main() {
     const connected = await clients.ask({ type: 'connect', url: app.url, cookies }, 'connected');
     say(`${connected.clients} clients connected in ${round(connected.seconds, 1)} s`);
 
-    const runs: Record<Phase, PhaseRun[]> = { product: [], baseline: [] };
+    const runs: Record<'product' | 'baseline', PhaseRun[]> = { product: [], baseline: [] };
     for (let r = 0; r < ROUNDS; r++) {
       // Alternate which phase goes first, so that load from elsewhere on the machine falls on both alike.
-      const order: Phase[] = r % 2 === 0 ? ['product', 'baseline'] : ['baseline', 'product'];
+      const order: ('product' | 'baseline')[] = r % 2 === 0 ? ['product', 'baseline'] : ['baseline', 'product'];
       for (const phase of order) {
         const run = await runPhase(app, clients, members, phase);
         const s = summary([run]);
@@ -322,6 +361,21 @@ async function main() {
         runs[phase].push(run);
       }
     }
+    // Burst: as fast as one process can write; the schedule is a loop, not a rate.
+    await clients.ask({ type: 'phase', phase: 'burst', expected: BURST }, 'armed');
+    const burstResult = clients.result(120_000);
+    const burstStarted = performance.now();
+    for (let i = 0; i < BURST; i++) app.realtime!.toMember(members[(i * 7919) % members.length]!, 'task.created', { seq: i, sentAt: wallMs() });
+    const burst = await burstResult;
+    const burstSeconds = (performance.now() - burstStarted) / 1000;
+    say(`burst: ${burst.received}/${BURST} delivered in ${round(burstSeconds, 2)} s`);
+
+    // Reconnect: everyone away, one event each, everyone back at once.
+    await clients.ask({ type: 'disconnect' }, 'disconnected');
+    const missed = await Promise.all(members.map((id) => app!.realtime!.publish(memberRoom(id), 'task.created', { title: '离线期间的任务' })));
+    const resumed = await clients.ask({ type: 'resume', url: app.url, cookies, expected: missed.map((id) => [id]) }, 'resumed');
+    say(`reconnect: ${CLIENTS} clients resumed in ${round(resumed.seconds, 2)} s, ${resumed.replayed} events replayed, ${resumed.wrong} wrong`);
+
     const product = summary(runs.product);
     const baseline = summary(runs.baseline);
     const rows = await db.selectFrom('realtime_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
@@ -330,7 +384,9 @@ async function main() {
     if (product.received !== product.expected) problems.push(`product: ${product.received} of ${product.expected} deliveries arrived`);
     if (baseline.received !== baseline.expected) problems.push(`baseline: ${baseline.received} of ${baseline.expected} deliveries arrived`);
     if (product.duplicates || product.outOfOrder) problems.push(`product: ${product.duplicates} duplicates, ${product.outOfOrder} out of order`);
-    const written = ROUNDS * (RATE + CONSOLE_RATE) * SECONDS;
+    if (burst.received !== BURST || burst.duplicates || burst.outOfOrder) problems.push(`burst: ${burst.received} of ${BURST} delivered, ${burst.duplicates} duplicates, ${burst.outOfOrder} out of order`);
+    if (resumed.wrong) problems.push(`reconnect: ${resumed.wrong} clients did not get exactly their missed event`);
+    const written = ROUNDS * (RATE + CONSOLE_RATE) * SECONDS + BURST + CLIENTS;
     if (Number(rows.n) !== written) problems.push(`realtime_events has ${rows.n} rows, expected ${written}`);
     for (const problem of problems) say(`PROBLEM: ${problem}`);
 
@@ -344,6 +400,10 @@ async function main() {
       max_ms: round(product.max, 1),
       baseline_max_ms: round(baseline.max, 1),
       deliveries: product.received,
+      burst_events: BURST,
+      burst_events_per_second: Math.round(BURST / burstSeconds),
+      reconnect_all_ms: Math.round(resumed.seconds * 1000),
+      reconnect_replayed: resumed.replayed,
       events_per_second: RATE + CONSOLE_RATE,
       console_clients: CONSOLE_CLIENTS,
       seconds: SECONDS,
@@ -361,6 +421,12 @@ async function main() {
     await app?.close();
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
+    // The pools' sessions end a moment after their pools do: let them go before dropping.
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [dbName]);
+      if (rows[0]?.n === '0') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((error: unknown) => say(`could not drop ${dbName}: ${String(error)}`));
     await admin.end();
     await embedded?.stop();
