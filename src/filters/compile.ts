@@ -3,7 +3,7 @@ import { invalid } from '../platform/errors.js';
 import { addDays, isLeapYear, isTimeZone, localDate, monthDay } from './dates.js';
 import type { FieldName, Operator } from './fields.js';
 import {
-  INNER_ALIASES, ageSource, birthMonthDay, col, column, lastContactSource, liveRelation, not, relationAdded, score,
+  INNER_ALIASES, ageSource, birthMonthDay, churnBandSource, col, column, lastContactSource, liveRelation, not, relationAdded, score,
   type Bool, type Scope, type Source, type Sql,
 } from './sources.js';
 import type { FilterNode } from './types.js';
@@ -179,7 +179,7 @@ const COMPILERS: Record<FieldName, Compiler> = {
   gender: enumField(column('gender', { nullable: true })),
   branch_id: enumField(column('branch_id', { nullable: true })),
   rfm_class: enumField(score('rfm_class')),
-  churn_band: enumField(score('churn_band')),
+  churn_band: enumField(churnBandSource),
   marketing_consent: booleanField((s) => sql<SqlBool>`${col(s, 'marketing_consent')}`),
   is_wecom_contact: booleanField((s) => liveRelation(s, TRUE)),
   // A risk assessment is valid for 365 days: assessed today or up to 365 days ago.

@@ -53,7 +53,7 @@ describe('filters compiled to SQL', () => {
       leaf('gender', 'eq', 'F'), leaf('gender', 'ne', 'M'), leaf('gender', 'not_in', ['F']),
       leaf('branch_id', 'eq', 'br-hq'), leaf('branch_id', 'ne', 'br-hq'), leaf('branch_id', 'in', ['br-nb-haishu', 'br-sh-pudong']),
       leaf('rfm_class', 'eq', '重要价值'), leaf('rfm_class', 'not_in', ['重要价值', '流失预警']),
-      leaf('churn_band', 'eq', 'high'), leaf('churn_band', 'in', ['low', 'medium']), leaf('churn_band', 'ne', 'low'),
+      leaf('churn_band', 'eq', 'high'), leaf('churn_band', 'in', ['low', 'medium']), leaf('churn_band', 'ne', 'low'), leaf('churn_band', 'not_in', ['high', 'low']),
     ],
     booleans: () => ['marketing_consent', 'is_wecom_contact', 'risk_assessment_valid'].flatMap((f) => [leaf(f, 'is_true'), leaf(f, 'is_false')]),
     'text, with LIKE wildcards taken literally': () => [
@@ -116,6 +116,7 @@ describe('filters compiled to SQL', () => {
       expect(yes.filter((c) => no.includes(c))).to.deep.equal([]);
     }
     expect(await agree(leaf('risk_level', 'ne', 'R1'))).to.include.members(['HB01', 'HB04']); // no risk level at all
+    expect(await agree(leaf('churn_band', 'ne', 'high'))).to.include.members(['HB01', 'HB05']); // no score row; a score without a band
     expect(await agree(leaf('last_txn_at', 'not_within_last_days', 90))).to.include('HB03'); // never transacted
     expect(await agree(leaf('aum', 'is_null'))).to.deep.equal([]);
     expect(await agree(leaf('tags', 'has', '已删'))).to.deep.equal([]); // a deleted tag matches nobody

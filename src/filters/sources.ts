@@ -56,7 +56,7 @@ export function computed(expr: (s: Scope) => Sql): Source {
   };
 }
 
-/** A column of customer_scores; a customer with no score row simply has no value. */
+/** A column of customer_scores; a customer with no score row simply has no value. (The churn band is on the customer row.) */
 export function score(name: string, options: { cast?: 'numeric' } = {}): Source {
   return {
     where: (s, pred) => {
@@ -93,3 +93,10 @@ export const ageSource = computed((s) => {
  * here instead of two correlated aggregates per customer; the filter tests hold it to the oracle.
  */
 export const lastContactSource = column('last_contact_at', { nullable: true, time: 'timestamp' });
+
+/**
+ * The churn band of the customer's customer_scores row, NULL without a row or a band: kept on customers.churn_band
+ * by triggers on customer_scores (migration 0018), so "流失风险高" is a column of the row already being read, served
+ * with the branch by the customers_band_branch covering index, instead of a semi-join with every score row.
+ */
+export const churnBandSource = column('churn_band', { nullable: true });

@@ -8,9 +8,10 @@ import type { OracleCustomer } from '../filters/oracle.js';
 import { NOW, segmentWorld, sorted, type SegmentWorld } from './testing.js';
 
 /**
- * customers.tag_nos and customers.last_contact_at are kept by triggers (migration 0009). After every kind of write
- * to their sources, each customer's columns must equal an independent reading of the sources, and the filters that
- * use them must still select what the JavaScript oracle selects (the world is changed in JavaScript alongside).
+ * customers.tag_nos and customers.last_contact_at (migration 0009) and customers.churn_band (migration 0018) are kept
+ * by triggers. After every kind of write to their sources, each customer's columns must equal an independent reading
+ * of the sources, and the filters that use them must still select what the JavaScript oracle selects (the world is
+ * changed in JavaScript alongside).
  */
 describe('derived customer columns kept by the database', () => {
   let w: SegmentWorld;
@@ -26,11 +27,13 @@ describe('derived customer columns kept by the database', () => {
   const tagId = (ref: string) => w.world.tags.find((t) => `${t.group}:${t.name}` === ref)!.id;
   const contactLeaf = (op: string, value: unknown): FilterNode => ({ field: 'last_contact_at', op, value });
   const tagLeaf = (op: string, value: unknown): FilterNode => ({ field: 'tags', op, value });
+  const bandLeaf = (op: string, value: unknown): FilterNode => ({ field: 'churn_band', op, value });
 
   /** What the columns must hold, read from the sources by a query of its own (not the triggers' functions). */
   async function expectInStep(): Promise<void> {
-    const { rows } = await sql<{ cif_no: string; tag_nos: number[]; want_nos: number[]; last: Date | null; want_last: Date | null }>`
-      SELECT c.cif_no, c.tag_nos, c.last_contact_at AS last,
+    const { rows } = await sql<{ cif_no: string; tag_nos: number[]; want_nos: number[]; last: Date | null; want_last: Date | null; band: string | null; want_band: string | null }>`
+      SELECT c.cif_no, c.tag_nos, c.last_contact_at AS last, c.churn_band AS band,
+        (SELECT s.churn_band FROM customer_scores s WHERE s.customer_id = c.id) AS want_band,
         coalesce((SELECT array_agg(t.tag_no ORDER BY t.tag_no) FROM customer_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.customer_id = c.id), '{}') AS want_nos,
         (SELECT max(x.at) FROM (
           SELECT fr.added_at AS at FROM external_contacts ec JOIN follow_relations fr ON fr.corp_id = ec.corp_id AND fr.external_userid = ec.external_userid
@@ -38,8 +41,9 @@ describe('derived customer columns kept by the database', () => {
           UNION ALL
           SELECT te.at FROM timeline_events te WHERE te.customer_id = c.id AND te.kind IN ('message_in', 'message_out')) x) AS want_last
       FROM customers c`.execute(db());
-    const off = rows.filter((r) => JSON.stringify(r.tag_nos) !== JSON.stringify(r.want_nos) || r.last?.getTime() !== r.want_last?.getTime());
-    expect(off.map((r) => `${r.cif_no}: ${JSON.stringify(r.tag_nos)} ${r.last?.toISOString()} want ${JSON.stringify(r.want_nos)} ${r.want_last?.toISOString()}`)).to.deep.equal([]);
+    const off = rows.filter((r) => JSON.stringify(r.tag_nos) !== JSON.stringify(r.want_nos) || r.last?.getTime() !== r.want_last?.getTime() || r.band !== r.want_band);
+    expect(off.map((r) => `${r.cif_no}: ${JSON.stringify(r.tag_nos)} ${r.last?.toISOString()} ${r.band} want ${JSON.stringify(r.want_nos)} ${r.want_last?.toISOString()} ${r.want_band}`))
+      .to.deep.equal([]);
     expect(rows.length).to.equal(w.world.customers.length);
   }
 
@@ -52,6 +56,13 @@ describe('derived customer columns kept by the database', () => {
       return stamps.length ? Math.max(...stamps) : null;
     };
     const off = rows.filter((r) => (r.last_contact_at?.getTime() ?? null) !== oracle(w.customer(r.cif_no))).map((r) => r.cif_no);
+    expect(off).to.deep.equal([]);
+  }
+
+  /** The oracle's churn band (JavaScript world) against the column, customer by customer. */
+  async function expectOracleBands(): Promise<void> {
+    const rows = await db().selectFrom('customers').select(['cif_no', 'churn_band']).execute();
+    const off = rows.filter((r) => r.churn_band !== (w.customer(r.cif_no).score?.churnBand ?? null)).map((r) => `${r.cif_no}: ${r.churn_band}`);
     expect(off).to.deep.equal([]);
   }
 
@@ -71,6 +82,32 @@ describe('derived customer columns kept by the database', () => {
     tagLeaf('has_none', ['代发', 'VIP']), { all: [tagLeaf('has', '代发'), contactLeaf('not_within_last_days', 90)] },
   ];
 
+  const BAND_TREES: FilterNode[] = [
+    bandLeaf('eq', 'high'), bandLeaf('ne', 'high'), bandLeaf('in', ['low', 'medium']), bandLeaf('not_in', ['low']),
+    { all: [{ field: 'branch_id', op: 'in', value: ['br-hz-xihu', 'br-hz-binjiang'] }, bandLeaf('eq', 'high')] },
+    { not: { any: [bandLeaf('eq', 'medium'), tagLeaf('has', 'VIP')] } },
+  ];
+
+  type Band = 'low' | 'medium' | 'high' | null;
+  const bandOf = (p: number | null): Band => (p === null ? null : p < 0.3 ? 'low' : p < 0.6 ? 'medium' : 'high');
+  /** A score row as the nightly run writes it, and the same score in the JavaScript world. */
+  function score(cif: string, p: number | null) {
+    w.customer(cif).score = { recency: 3, frequency: 3, monetary: 3, rfmClass: '一般保持', churnProbability: p, churnBand: bandOf(p) };
+    return { customer_id: w.idOf(cif), recency_score: 3, frequency_score: 3, monetary_score: 3, rfm_class: '一般保持', churn_probability: p, churn_band: bandOf(p) };
+  }
+  /** The nightly run's statement: INSERT … ON CONFLICT (customer_id) DO UPDATE over a page of customers. */
+  async function upsertScores(rows: ReturnType<typeof score>[]): Promise<void> {
+    await db().insertInto('customer_scores').values(rows).onConflict((oc) => oc.column('customer_id').doUpdateSet((eb) => ({
+      recency_score: eb.ref('excluded.recency_score'), rfm_class: eb.ref('excluded.rfm_class'),
+      churn_probability: eb.ref('excluded.churn_probability'), churn_band: eb.ref('excluded.churn_band'),
+    }))).execute();
+  }
+  const UPSERT = `INSERT INTO customer_scores (customer_id, churn_probability, churn_band) VALUES ($1, $2, $3)
+    ON CONFLICT (customer_id) DO UPDATE SET churn_probability = excluded.churn_probability, churn_band = excluded.churn_band`;
+  async function bandOfCustomer(cif: string): Promise<string | null> {
+    return (await db().selectFrom('customers').select('churn_band').where('id', '=', w.idOf(cif)).executeTakeFirstOrThrow()).churn_band;
+  }
+
   async function message(cif: string, at: Date, kind = 'message_in'): Promise<string> {
     w.customer(cif).messages.push({ at: at.toISOString(), kind });
     const row = await db().insertInto('timeline_events').values({ customer_id: w.idOf(cif), at, kind, summary: kind, cause_type: 'system' })
@@ -86,6 +123,9 @@ describe('derived customer columns kept by the database', () => {
   it('hold what their sources hold once the fixture is written in bulk', async () => {
     await expectInStep();
     await expectOracleLastContact();
+    await expectOracleBands();
+    const bands = await sql<{ band: string | null; n: number }>`SELECT churn_band AS band, count(*)::int AS n FROM customers GROUP BY 1 ORDER BY 1`.execute(db());
+    expect(bands.rows.map((r) => r.band)).to.deep.equal(['high', 'low', 'medium', null]);
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM customers WHERE tag_nos <> '{}'`.execute(db());
     expect(rows[0]!.n).to.be.within(1, w.world.customers.length - 1);
   });
@@ -147,6 +187,63 @@ describe('derived customer columns kept by the database', () => {
     expect(after.rows[0]!.n).to.equal(0);
     await expectInStep();
     await expectFiltersAgree(TAG_TREES.filter((t) => !JSON.stringify(t).includes('a:b')));
+  });
+
+  it('follow scores inserted, rewritten by a nightly upsert, changed, re-keyed, merged and deleted', async () => {
+    // HB01 and HB04 have no score row, HB05 one without a band, HB02 and HB03 'medium', HB06 'low'.
+    expect([await bandOfCustomer('HB01'), await bandOfCustomer('HB05'), await bandOfCustomer('HB06')]).to.deep.equal([null, null, 'low']);
+    await db().insertInto('customer_scores').values([score('HB01', 0.9), score('HB04', null)]).execute();
+    expect(await bandOfCustomer('HB01')).to.equal('high');
+    await expectInStep();
+    await expectFiltersAgree(BAND_TREES);
+
+    // One page as the nightly run writes it: new rows, bands that move (to and from NULL), and most bands unchanged.
+    const page = w.world.customers.filter((c, i) => i % 4 === 1 && !c.cifNo.startsWith('HB')).map((c, i) => score(c.cifNo, [0.05, 0.3, 0.55, 0.8, null, c.score?.churnProbability ?? 0.2][i % 6]!));
+    page.push(score('HB05', 0.61), score('HB06', 0.1), score('HB02', null));
+    await upsertScores(page);
+    await expectInStep();
+    await expectOracleBands();
+    await expectFiltersAgree(BAND_TREES);
+
+    // A probability that stays within its band, then one that crosses into the next.
+    await db().updateTable('customer_scores').set({ churn_probability: 0.58 }).where('customer_id', '=', w.idOf('HB03')).execute();
+    w.customer('HB03').score = { ...w.customer('HB03').score!, churnProbability: 0.58 };
+    await db().updateTable('customer_scores').set({ churn_probability: 0.62, churn_band: 'high' }).where('customer_id', '=', w.idOf('HB03')).execute();
+    w.customer('HB03').score = { ...w.customer('HB03').score!, churnProbability: 0.62, churnBand: 'high' };
+    expect(await bandOfCustomer('HB03')).to.equal('high');
+    await expectInStep();
+
+    // A score row moved to another customer (HB07 had none): the band leaves HB03 with it.
+    await db().updateTable('customer_scores').set({ customer_id: w.idOf('HB07') }).where('customer_id', '=', w.idOf('HB03')).execute();
+    [w.customer('HB07').score, w.customer('HB03').score] = [w.customer('HB03').score, null];
+    expect([await bandOfCustomer('HB03'), await bandOfCustomer('HB07')]).to.deep.equal([null, 'high']);
+    await expectInStep();
+    await expectFiltersAgree(BAND_TREES);
+
+    // One MERGE that inserts, updates and deletes: each kind of trigger fires in the one statement.
+    const [gone, changed, added] = ['HB06', 'HB08', 'HB03'];
+    w.customer(gone).score = null;
+    const merged = [score(changed, 0.95), score(added, 0.4)];
+    await sql`MERGE INTO customer_scores s
+      USING unnest(${[w.idOf(gone), ...merged.map((m) => m.customer_id)]}::uuid[], ${[null, ...merged.map((m) => m.churn_probability)]}::real[],
+        ${[null, ...merged.map((m) => m.churn_band)]}::text[], ${[true, false, false]}::boolean[]) AS u(id, p, band, gone) ON s.customer_id = u.id
+      WHEN MATCHED AND u.gone THEN DELETE
+      WHEN MATCHED THEN UPDATE SET churn_probability = u.p, churn_band = u.band
+      WHEN NOT MATCHED THEN INSERT (customer_id, churn_probability, churn_band) VALUES (u.id, u.p, u.band)`.execute(db());
+    expect([await bandOfCustomer(gone), await bandOfCustomer(changed), await bandOfCustomer(added)]).to.deep.equal([null, 'high', 'medium']);
+    await expectInStep();
+    await expectOracleBands();
+
+    // Deleting many scores in one statement, and a whole band.
+    const dropped = w.world.customers.filter((c, i) => c.score && i % 7 === 2);
+    expect(dropped.length).to.be.above(5);
+    await db().deleteFrom('customer_scores').where('customer_id', 'in', dropped.map((c) => w.idOf(c.cifNo))).execute();
+    for (const c of dropped) c.score = null;
+    await db().deleteFrom('customer_scores').where('churn_band', '=', 'low').execute();
+    for (const c of w.world.customers) if (c.score?.churnBand === 'low') c.score = null;
+    await expectInStep();
+    await expectOracleBands();
+    await expectFiltersAgree(BAND_TREES);
   });
 
   it('follow messages added, dated in the future, moved across the day boundary, changed in kind and deleted', async () => {
@@ -266,6 +363,9 @@ describe('derived customer columns kept by the database', () => {
       sql`UPDATE customers SET tag_nos = '{1}' WHERE id = ${id}::uuid`,
       sql`INSERT INTO customers (cif_no, name, tag_nos) VALUES ('X-GUARD', 'x', '{1}')`,
       sql`INSERT INTO customers (cif_no, name, last_contact_at) VALUES ('X-GUARD', 'x', now())`,
+      sql`UPDATE customers SET churn_band = 'high' WHERE id = ${id}::uuid`,
+      sql`UPDATE customers SET churn_band = NULL WHERE churn_band IS NOT NULL`,
+      sql`INSERT INTO customers (cif_no, name, churn_band) VALUES ('X-GUARD', 'x', 'low')`,
     ]) {
       const error = await statement.execute(db()).then(() => null, (e: unknown) => e as { code?: string });
       expect(error?.code, statement.compile(db()).sql).to.equal('23514');
@@ -339,6 +439,52 @@ describe('derived customer columns kept by the database', () => {
       await expectOracleLastContact();
     });
 
+    it('two transactions scoring one customer leave the band of the one that commits last', async () => {
+      const cif = 'HB04';
+      await upsertScores([score(cif, 0.1)]);
+      // A nightly page holding the customer, and a single re-score of it that must wait for the page.
+      const page = [cif, 'HB01', 'HB02', 'HB08'].map((c, i) => score(c, [0.7, 0.2, 0.45, 0.05][i]!));
+      await a.query('BEGIN');
+      await a.query(`INSERT INTO customer_scores (customer_id, churn_probability, churn_band)
+        SELECT * FROM unnest($1::uuid[], $2::real[], $3::text[])
+        ON CONFLICT (customer_id) DO UPDATE SET churn_probability = excluded.churn_probability, churn_band = excluded.churn_band`,
+      [page.map((r) => r.customer_id), page.map((r) => r.churn_probability), page.map((r) => r.churn_band)]);
+      const rescoring = b.query(UPSERT, [w.idOf(cif), 0.4, 'medium']);
+      await waitingForLock(b);
+      await a.query('COMMIT');
+      await rescoring;
+      score(cif, 0.4);
+      expect(await bandOfCustomer(cif)).to.equal('medium');
+      await expectInStep();
+      await expectOracleBands();
+    });
+
+    it('a score deleted while another transaction writes it again ends with the written band', async () => {
+      const cif = 'HB07';
+      await upsertScores([score(cif, 0.2)]);
+      await a.query('BEGIN');
+      await a.query('DELETE FROM customer_scores WHERE customer_id = $1', [w.idOf(cif)]);
+      const writing = b.query(UPSERT, [w.idOf(cif), 0.75, 'high']);
+      await waitingForLock(b);
+      await a.query('COMMIT');
+      await writing;
+      score(cif, 0.75);
+      expect(await bandOfCustomer(cif)).to.equal('high');
+      await expectInStep();
+
+      // And the other way round: the delete waits for the write and removes the band with the row.
+      await a.query('BEGIN');
+      await a.query(UPSERT, [w.idOf(cif), 0.1, 'low']);
+      const deleting = b.query('DELETE FROM customer_scores WHERE customer_id = $1', [w.idOf(cif)]);
+      await waitingForLock(b);
+      await a.query('COMMIT');
+      await deleting;
+      w.customer(cif).score = null;
+      expect(await bandOfCustomer(cif)).to.equal(null);
+      await expectInStep();
+      await expectOracleBands();
+    });
+
     it('two transactions adding different tags to one customer both stay', async () => {
       const hb03 = w.customer('HB03');
       const [vip, potential] = [tagId('手工:VIP'), tagId('模型:高潜')];
@@ -357,16 +503,20 @@ describe('derived customer columns kept by the database', () => {
 
   // Last (mocha runs nested suites in order, after the cases above): it empties the sources the other cases use.
   describe('when the sources are emptied', () => {
-    it('follow TRUNCATE of customer_tags and timeline_events', async () => {
+    it('follow TRUNCATE of customer_tags, timeline_events and customer_scores', async () => {
+      expect(await sql<{ n: number }>`SELECT count(*)::int AS n FROM customers WHERE churn_band IS NOT NULL`.execute(db()).then((r) => r.rows[0]!.n)).to.be.above(0);
       await sql`TRUNCATE customer_tags`.execute(db());
       await sql`TRUNCATE timeline_events`.execute(db());
+      await sql`TRUNCATE customer_scores`.execute(db());
       for (const c of w.world.customers) {
         c.tagIds = [];
         c.messages = [];
+        c.score = null;
       }
       await expectInStep();
       await expectOracleLastContact();
-      await expectFiltersAgree([...CONTACT_TREES, tagLeaf('has_none', ['代发']), tagLeaf('has', 'VIP')]);
+      await expectOracleBands();
+      await expectFiltersAgree([...CONTACT_TREES, tagLeaf('has_none', ['代发']), tagLeaf('has', 'VIP'), bandLeaf('ne', 'high'), bandLeaf('eq', 'low')]);
     });
   });
 });

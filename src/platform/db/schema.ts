@@ -100,6 +100,8 @@ export interface CustomerTable {
    */
   tag_nos: ColumnType<number[], never, never>;
   last_contact_at: ColumnType<Date | null, never, never>;
+  /** Derived like the two above (0018_churn_band_on_customer): the band of the customer's customer_scores row. */
+  churn_band: ColumnType<'low' | 'medium' | 'high' | null, never, never>;
 }
 
 export interface ExternalContactTable {

@@ -12,6 +12,7 @@ import * as m0014 from './0014_assistant.js';
 import * as m0015 from './0015_replies.js';
 import * as m0016 from './0016_realtime.js';
 import * as m0017 from './0017_outbox_group_claim.js';
+import * as m0018 from './0018_churn_band_on_customer.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '0015_replies': m0015,
   '0016_realtime': m0016,
   '0017_outbox_group_claim': m0017,
+  '0018_churn_band_on_customer': m0018,
 };
