@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../platform/db/database.js';
 import type { JobRunner } from '../platform/jobs.js';
@@ -130,6 +131,10 @@ export async function runScoring(deps: ScoringDeps, options: ScoringOptions): Pr
     }
 
     await db.transaction().execute(async (trx) => {
+      // One scoring write at a time: customer_scores' triggers update customers.churn_band (migration 0018),
+      // and two runs writing overlapping batches at once (the nightly job and a manual run) would lock the
+      // same customers in different orders and deadlock.
+      await sql`SELECT pg_advisory_xact_lock(hashtext('scoring.write'))`.execute(trx);
       await trx
         .insertInto('customer_scores')
         .values(scored.map((s) => ({
