@@ -20,6 +20,9 @@ async function mirror(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE FUNCTION customer_scores_band_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      -- Customer rows are locked in id order first, as 0009's triggers do, so that this and the tag_nos and
+      -- last_contact_at maintenance of another transaction never wait on each other in a circle.
+      PERFORM 1 FROM customers WHERE id IN (SELECT customer_id FROM new_rows) ORDER BY id FOR NO KEY UPDATE;
       UPDATE customers c SET churn_band = n.churn_band FROM new_rows n
       WHERE c.id = n.customer_id AND c.churn_band IS DISTINCT FROM n.churn_band;
       RETURN NULL;
@@ -29,6 +32,12 @@ async function mirror(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE FUNCTION customer_scores_band_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      PERFORM 1 FROM customers
+       WHERE id IN (
+         SELECT n.customer_id FROM new_rows n
+          WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.customer_id = n.customer_id AND o.churn_band IS NOT DISTINCT FROM n.churn_band)
+         UNION ALL SELECT o.customer_id FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.customer_id = o.customer_id))
+       ORDER BY id FOR NO KEY UPDATE;
       UPDATE customers c SET churn_band = d.band
       FROM (
         SELECT n.customer_id, n.churn_band AS band FROM new_rows n
@@ -43,6 +52,7 @@ async function mirror(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE FUNCTION customer_scores_band_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      PERFORM 1 FROM customers WHERE id IN (SELECT customer_id FROM old_rows) ORDER BY id FOR NO KEY UPDATE;
       UPDATE customers c SET churn_band = d.band
       FROM (SELECT o.customer_id, (SELECT s.churn_band FROM customer_scores s WHERE s.customer_id = o.customer_id) AS band FROM old_rows o) d
       WHERE c.id = d.customer_id AND c.churn_band IS DISTINCT FROM d.band;
