@@ -29,7 +29,7 @@ export interface RealtimeEvent {
   payload: Record<string, unknown>;
 }
 
-/** What a client receives: the event's data with its id (a non-object value arrives as `{ value }`). */
+/** What a client receives: the event's data with its id (data that is not a JSON object arrives as `{ value }`). */
 export const wireData = (event: RealtimeEvent): Record<string, unknown> => ({ ...event.payload, eventId: event.id });
 
 export const memberRoom = (staffId: string) => `member:${staffId}`;
@@ -54,8 +54,10 @@ export class RealtimeLog {
   /** Writes the event and resolves with its id once it is committed (and web processes are notified). */
   publish(room: string, event: string, data: unknown): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const payload = data !== null && typeof data === 'object' && !Array.isArray(data) ? data : { value: data };
-      this.queue.push({ room, event, payloadJson: JSON.stringify(payload), resolve, reject });
+      // Whatever does not serialise to a JSON object (an array, a string, a Date) travels as { value }.
+      const json = JSON.stringify(data) as string | undefined;
+      const payloadJson = json?.startsWith('{') ? json : JSON.stringify({ value: data });
+      this.queue.push({ room, event, payloadJson, resolve, reject });
       // A microtask later, so that events published in one synchronous loop share a statement.
       if (!this.flushing) this.flushing = Promise.resolve().then(() => this.flush());
     });
@@ -100,7 +102,14 @@ export class RealtimeLog {
           const ids = await insertEvents(this.deps.db, `[${rows.join(',')}]`);
           if (this.listeners.size) {
             const events = batch.map((q, i) => ({ id: ids[i]!, room: q.room, event: q.event, payload: JSON.parse(q.payloadJson) as Record<string, unknown> }));
-            for (const listener of this.listeners) listener(events);
+            for (const listener of this.listeners) {
+              try {
+                listener(events);
+              } catch (error) {
+                // The events are written; a failing listener must not fail their writers.
+                this.deps.logger.warn({ err: error }, 'live updates: a listener failed');
+              }
+            }
           }
           batch.forEach((q, i) => q.resolve(ids[i]!));
         } catch (error) {

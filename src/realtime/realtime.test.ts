@@ -112,6 +112,20 @@ describe('realtime updates', () => {
     }
   });
 
+  it('sends data that is not a JSON object as its value, with the event id', async () => {
+    const [me] = managers;
+    const client = await open(app.url, await sessionOf(app, me!.username));
+    try {
+      realtime.toMember(me!.id, 'sop.alert', ['第一步', '第二步']);
+      realtime.toMember(me!.id, 'sop.alert', new Date('2026-12-06T08:00:00Z'));
+      const second = await until(client, (r) => typeof r.data.value === 'string');
+      expect(client.received.map((r) => r.data.value)).to.deep.equal([['第一步', '第二步'], '2026-12-06T08:00:00.000Z']);
+      expect(second.data.eventId).to.equal(client.received[0]!.data.eventId! + 1);
+    } finally {
+      await closed(client);
+    }
+  });
+
   it('puts console roles in the console room and keeps managers out of it', async () => {
     const [manager] = managers;
     const admin = await open(app.url, await sessionOf(app, 'admin'));
