@@ -31,6 +31,7 @@ import { registerImportRoutes, type ImportRunner } from './customers/import/rout
 import { registerComplianceRoutes, type ComplianceGate } from './compliance/index.js';
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defaultSenders, defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
+import { serveWeb } from './web/static.js';
 import { registerMaterialRoutes, seedDemoMaterials } from './materials/index.js';
 import {
   defineAssistantJobs, registerAssistantRoutes, scheduleAssistantJobs, type AssistantDeps,
@@ -125,7 +126,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   app.silent = true; // errors are logged by the error middleware, not printed by Koa
   const api = new Api('/api/v1');
-  const serveWeb = config.ROLE !== 'worker';
+  const webRole = config.ROLE !== 'worker';
 
   app.use(requestContext(logger, metrics));
   app.use(errorHandler());
@@ -149,7 +150,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     ctx.body = await metrics.registry.metrics();
   });
 
-  if (serveWeb) {
+  if (webRole) {
     registerAuthRoutes(api, {
       db,
       secureCookies: !config.sandbox,
@@ -178,7 +179,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Health, metrics and the API document answer without a session, so they work while the database is down.
   app.use(root.routes());
   app.use(root.allowedMethods());
-  if (serveWeb) {
+  if (webRole) {
     for (const router of wecom.rawRoutes) app.use(router.routes());
     app.use(
       bodyParser({
@@ -194,12 +195,13 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     app.use(sessionMiddleware(db));
     app.use(api.router.routes());
     app.use(api.router.allowedMethods());
+    app.use(serveWeb({ distDir: config.WEB_DIST_DIR }));
   }
 
   // Routes are registered before the callback is taken; socket.io attaches to the same server.
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
-  const realtime: Realtime | undefined = serveWeb
+  const realtime: Realtime | undefined = webRole
     ? await attachRealtime(server, {
         db,
         logger,

@@ -96,6 +96,16 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
 
   api.route({
     method: 'get',
+    path: '/auth/session',
+    summary: 'the session, if any: pages ask this instead of /auth/me to learn whether to show the login',
+    tag: 'auth',
+    auth: 'public',
+    response: z.object({ staff: actorView.nullable() }),
+    handler: async ({ actor }) => ({ staff: actor ? pickActor(actor) : null }),
+  });
+
+  api.route({
+    method: 'get',
     path: '/staff',
     summary: 'list staff (branch managers see their branch)',
     tag: 'staff',

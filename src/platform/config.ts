@@ -24,6 +24,7 @@ export const configSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   DATA_DIR: z.string().default('.data'),
   SOP_TEMPLATE_DIR: z.string().default('templates/sop'),
+  WEB_DIST_DIR: z.string().default('web/dist'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
   DEMO_ADMIN_PASSWORD: z.string().min(8, 'at least 8 characters').optional(),
   DEMO_CUSTOMERS: z.coerce.number().int().min(0).max(1_000_000).default(2000),

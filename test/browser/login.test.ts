@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import type { BrowserContext } from 'playwright-core';
+import type { TestApp } from '../harness.js';
+import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+
+describe('console login (browser)', function () {
+  this.timeout(90_000);
+  let app: TestApp;
+  let context: BrowserContext;
+
+  before(async () => {
+    app = await bootWebApp();
+  });
+  after(async () => {
+    await closeBrowser();
+    await app?.close();
+  });
+  beforeEach(async () => {
+    context = await newContext(app);
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  it('sends a visitor without a session to the login page, and a wrong password is explained in Chinese', async () => {
+    const page = await newPage(context);
+    await page.goto('/console/audit');
+    await page.waitForURL(/\/console\/login\?next=(%2F|\/)audit/);
+    await page.getByPlaceholder('请输入用户名').fill('admin');
+    await page.getByPlaceholder('请输入密码').fill('not-the-password');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByText('用户名或密码不正确，请重新输入。').waitFor();
+    await screenshot(page, 'console-login-error');
+    expect(page.url()).to.include('/console/login');
+  });
+
+  it('logs in, lands where it was going, shows the role in Chinese and the menu for that role', async () => {
+    const page = await newPage(context);
+    await page.goto('/console/audit');
+    await page.getByPlaceholder('请输入用户名').fill('admin');
+    await page.getByPlaceholder('请输入密码').fill('demo-password-123');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.waitForURL(/\/console\/audit$/);
+    expect(await page.locator('[data-test="who"]').innerText()).to.include('系统管理员');
+    // The login just made is in the audit log the page shows.
+    await page.getByRole('cell', { name: 'auth.login' }).first().waitFor();
+    await screenshot(page, 'console-audit-log');
+    assertNoBrowserErrors(page);
+  });
+
+  it('logs out and a reload asks for the login again', async () => {
+    const page = await newPage(context);
+    await loginConsole(page, 'ops');
+    expect(await page.locator('[data-test="who"]').innerText()).to.include('运营');
+    // The audit log is not for operations staff: no menu entry.
+    expect(await page.getByRole('menuitem', { name: '审计日志' }).count()).to.equal(0);
+    await page.getByRole('button', { name: '退出登录' }).click();
+    await page.waitForURL(/\/console\/login/);
+    await page.reload();
+    await page.waitForURL(/\/console\/login/);
+    assertNoBrowserErrors(page);
+  });
+});
