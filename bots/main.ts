@@ -8,7 +8,7 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from '../src/platf
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/db/embedded.js';
 import { EventBus } from '../src/platform/events.js';
 import { createLogger, type Logger } from '../src/platform/logger.js';
-import { containAsyncFailures, loadConfigOrExit } from '../src/platform/process.js';
+import { containAsyncFailures, loadConfigOrExit, onStopSignals } from '../src/platform/process.js';
 import { buildReplyEngine } from '../src/replies/index.js';
 import { startBot, type BotHandle } from './bot.js';
 import { createMockWorld, type MockWorld, type WorldMessage } from './mockWorld.js';
@@ -109,27 +109,13 @@ async function main(): Promise<void> {
   let database: DatabaseHandle | undefined;
   let bot: BotHandle | undefined;
   let rl: readline.Interface | undefined;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 20_000);
-    force.unref();
-    try {
-      rl?.close();
-      await bot?.stop();
-      await database?.close();
-      await embedded?.stop();
-    } catch (error) {
-      logger.error({ err: error }, 'error while stopping');
-    }
-    logger.info('stopped');
-    // Wechaty keeps handles open after stop(): the process ends here.
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Wechaty keeps handles open after stop(): onStopSignals ends the process.
+  onStopSignals(logger, async () => {
+    rl?.close();
+    await bot?.stop();
+    await database?.close();
+    await embedded?.stop();
+  });
 
   try {
     const opened = await openBotDatabase(config, logger);

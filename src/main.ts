@@ -1,5 +1,5 @@
 import { createLogger } from './platform/logger.js';
-import { containAsyncFailures, loadConfigOrExit } from './platform/process.js';
+import { containAsyncFailures, loadConfigOrExit, onStopSignals } from './platform/process.js';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from './platform/db/embedded.js';
 import { loadFieldCipher } from './platform/keys.js';
 import { startApp, type RunningApp } from './app.js';
@@ -15,24 +15,10 @@ async function main(): Promise<void> {
 
   let embedded: EmbeddedServer | undefined;
   let app: RunningApp | undefined;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 20_000);
-    force.unref();
-    try {
-      await app?.close();
-      await embedded?.stop();
-    } catch (error) {
-      logger.error({ err: error }, 'error while stopping');
-    }
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  onStopSignals(logger, async () => {
+    await app?.close();
+    await embedded?.stop();
+  });
 
   try {
     let databaseUrl = config.DATABASE_URL;
