@@ -88,6 +88,10 @@ describe('compliance API', () => {
     expect([audit.target_id, (audit.detail as { approve: boolean }).approve]).to.deep.equal([checked.body.reviewId, false]);
     const rejected = await compliance.get('/api/v1/compliance/reviews?status=rejected');
     expect(rejected.body.items.map((i: { id: string }) => i.id)).to.include(checked.body.reviewId);
+    const named = rejected.body.items.find((i: { id: string }) => i.id === checked.body.reviewId);
+    const nameOf = async (username: string) =>
+      (await app.database.db.selectFrom('staff').select('display_name').where('username', '=', username).executeTakeFirstOrThrow()).display_name;
+    expect([named.authorName, named.reviewerName]).to.deep.equal([await nameOf('am.zhangwei'), await nameOf('compliance')]);
   });
 
   it('does not queue service text, and no reviewer decides on their own text', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { auditBy, recordAudit } from '../audit/index.js';
 import { rolesFor } from '../auth/index.js';
+import { staffNames } from '../auth/names.js';
 import type { Db } from '../platform/db/database.js';
 import type { Api } from '../platform/http/api.js';
 import type { ComplianceGate } from './gate.js';
@@ -122,11 +123,16 @@ export function registerComplianceRoutes(api: Api, deps: { db: Db; gate: Complia
   api.route({
     method: 'get',
     path: '/compliance/reviews',
-    summary: 'the review queue of staff texts held by the compliance gate',
+    summary: 'the review queue of staff texts held by the compliance gate, with the names of author and reviewer',
     tag: 'compliance',
     auth: rolesFor('compliance.manage'),
     query: z.object({ status: z.enum(['pending', 'approved', 'rejected']).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) }),
-    handler: async ({ query }) => ({ items: await listReviews(db, query) }),
+    handler: async ({ query }) => {
+      const items = await listReviews(db, query);
+      const names = await staffNames(db, items.flatMap((r) => [r.authorId, r.reviewerId]));
+      const name = (id: string | null) => (id && names.get(id)) || null;
+      return { items: items.map((r) => ({ ...r, authorName: name(r.authorId), reviewerName: name(r.reviewerId) })) };
+    },
   });
 
   api.route({

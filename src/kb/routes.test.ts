@@ -104,6 +104,8 @@ describe('knowledge base API', () => {
     expect(history[0].altQuestions).to.include('存款利息能按月发到卡上吗');
     const opsId = (await app.database.db.selectFrom('staff').select('id').where('username', '=', 'ops').executeTakeFirstOrThrow()).id;
     expect(history[0].changedBy).to.equal(opsId);
+    const opsName = (await app.database.db.selectFrom('staff').select('display_name').where('username', '=', 'ops').executeTakeFirstOrThrow()).display_name;
+    expect([history[0].changedByName, history[1].changedByName]).to.deep.equal([opsName, null]);
     const audit = await latestAudit('kb.entry.update');
     expect([audit.actor_id, audit.target_id, audit.outcome]).to.deep.equal([opsId, 'kb-006', 'success']);
     expect(audit.detail).to.deep.include({ version: 2, fields: ['altQuestions'] });

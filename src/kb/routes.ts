@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import catalogue from '../../data/bank/products.json' with { type: 'json' };
 import { rolesFor } from '../auth/index.js';
+import { staffNames } from '../auth/names.js';
 import type { Db } from '../platform/db/database.js';
 import type { Api } from '../platform/http/api.js';
 import type { Actor } from '../platform/http/context.js';
@@ -82,7 +83,10 @@ const savedSchema = z.object({
 
 const versionSchema = kbEntrySchema
   .omit({ id: true, updatedBy: true, updatedAt: true })
-  .extend({ entryId: z.string(), change: z.enum(['seed', 'create', 'update', 'retire', 'restore']), note: z.string().nullable(), changedBy: z.uuid().nullable() });
+  .extend({
+    entryId: z.string(), change: z.enum(['seed', 'create', 'update', 'retire', 'restore']), note: z.string().nullable(), changedBy: z.uuid().nullable(),
+    changedByName: z.string().nullable(),
+  });
 
 export function registerKbRoutes(api: Api, deps: { db: Db; kb: KnowledgeBase }): void {
   const { db, kb } = deps;
@@ -145,6 +149,10 @@ export function registerKbRoutes(api: Api, deps: { db: Db; kb: KnowledgeBase }):
   api.route({
     method: 'get', path: '/kb/entries/:id/versions', summary: 'every saved version of a knowledge-base entry, newest first', tag: TAG, auth: HISTORY,
     params: idParams, response: z.object({ items: z.array(versionSchema) }),
-    handler: async ({ params }) => ({ items: await listKbEntryVersions(db, params.id) }),
+    handler: async ({ params }) => {
+      const items = await listKbEntryVersions(db, params.id);
+      const names = await staffNames(db, items.map((v) => v.changedBy));
+      return { items: items.map((v) => ({ ...v, changedByName: (v.changedBy && names.get(v.changedBy)) || null })) };
+    },
   });
 }

@@ -8,7 +8,7 @@ export {
   type Material, type MaterialContent, type MaterialSearch,
 } from './store.js';
 export {
-  createMaterial, updateMaterial, submitMaterial, approveMaterial, rejectMaterial, retireMaterial, reviseMaterial, TEXT_MAX_BYTES,
+  checkMaterial, createMaterial, updateMaterial, submitMaterial, approveMaterial, rejectMaterial, retireMaterial, reviseMaterial, TEXT_MAX_BYTES,
   type ChangedBy, type MaterialChanges, type MaterialDeps, type NewMaterial,
 } from './lifecycle.js';
 export { judgeMaterial, type MaterialFinding, type MaterialJudgement } from './judge.js';

@@ -194,6 +194,31 @@ export async function submitMaterial(deps: Pick<MaterialDeps, 'db' | 'gate'>, id
   return outcome.material;
 }
 
+/**
+ * Runs the compliance gate over a draft (or a rejected material) as a customer would see it, without
+ * submitting it: the decision is recorded against the material like a submission's, and the verdict
+ * and findings are kept on the row so the library shows them. Returns what a submission would make
+ * of the text (the disclosures it would append). The content is not changed.
+ */
+export async function checkMaterial(deps: Pick<MaterialDeps, 'db' | 'gate'>, id: string, by: ChangedBy): Promise<{ material: Material; judgement: MaterialJudgement }> {
+  return inTransaction(deps.db, async (trx) => {
+    const current = await loadMaterialRow(trx, id, true);
+    if (!EDITABLE.includes(current.status)) throw wrongStatus(current, '预检', EDITABLE);
+    const judgement = await judgeMaterial(
+      deps.gate,
+      { text: current.text, attachment: current.attachment as WecomAttachment | null, productIds: current.product_ids },
+      { actorType: by.actorType, actorId: by.actorId, ip: by.ip, requestId: by.requestId, source: 'material', target: { type: 'material', id: current.id } },
+    );
+    const row = await trx
+      .updateTable('materials')
+      .set({ verdict: judgement.verdict, findings: JSON.stringify(judgement.findings) })
+      .where('id', '=', current.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { material: toMaterial(row), judgement };
+  });
+}
+
 function assertReviewer(current: Selectable<MaterialRow>, by: ChangedBy) {
   // Four eyes: whoever wrote a material does not approve it. The demo seed (system) is exempt.
   if (by.actorType === 'staff' && by.actorId !== null && by.actorId === current.created_by) throw forbidden('不能审核自己创建的素材');

@@ -14,6 +14,8 @@ describe('material library', () => {
 
   const staffId = async (username: string) =>
     (await app.database.db.selectFrom('staff').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
+  const displayName = async (username: string) =>
+    (await app.database.db.selectFrom('staff').select('display_name').where('username', '=', username).executeTakeFirstOrThrow()).display_name;
   const auditOf = (id: string) =>
     app.database.db.selectFrom('audit_log').selectAll().where('target_type', '=', 'material').where('target_id', '=', id).orderBy('id').execute();
   const refusal = async (work: Promise<unknown>): Promise<AppError> => {
@@ -102,6 +104,44 @@ describe('material library', () => {
     ]);
     const [, submitRow] = await auditOf(draft.id).then((rows) => rows.filter((row) => row.action.startsWith('material.')));
     expect([submitRow!.action, submitRow!.outcome]).to.deep.equal(['material.submit', 'denied']);
+  });
+
+  it('checks a draft without submitting it, keeps the findings on the draft and records the check', async () => {
+    const draft = await create({ kind: 'text', title: '理财预检', text: '这款理财保本保息，年化4%。' });
+    const r = await ops.post(`/api/v1/materials/${draft.id}/check`);
+    expect(r.status, JSON.stringify(r.body)).to.equal(200);
+    expect(r.body.check.verdict).to.equal('block');
+    expect(r.body.check.findings[0]).to.include({ field: 'text', match: '保本保息', kind: 'block' });
+    expect(r.body.check.findings[0].message).to.contain('禁止使用「保本保息」');
+    expect(r.body.check.appended).to.deep.equal([DISCLOSURE]);
+    expect(r.body.material).to.include({ status: 'draft', verdict: 'block', text: '这款理财保本保息，年化4%。' });
+    const kept = (await ops.get(`/api/v1/materials/${draft.id}`)).body;
+    expect([kept.status, kept.verdict, kept.findings.length, kept.text]).to.deep.equal(['draft', 'block', 1, '这款理财保本保息，年化4%。']);
+    const recorded = await app.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'compliance.check').where('target_id', '=', draft.id).execute();
+    expect(recorded).to.have.length(1);
+    expect(recorded[0]!.actor_id).to.equal(await staffId('ops'));
+
+    // A clean edit clears the verdict; a check then passes and shows the disclosure a submission appends.
+    await ops.request('PATCH', `/api/v1/materials/${draft.id}`, { text: '这款理财产品业绩比较基准年化4%。' });
+    const clean = (await ops.post(`/api/v1/materials/${draft.id}/check`)).body;
+    expect(clean.check.verdict).to.equal('pass');
+    expect(clean.check.text).to.equal(`这款理财产品业绩比较基准年化4%。\n${DISCLOSURE}。`);
+    expect(clean.material.text).to.equal('这款理财产品业绩比较基准年化4%。');
+
+    // Only drafts and rejected materials are checked this way; compliance does not run it.
+    expect((await compliance.post(`/api/v1/materials/${draft.id}/check`)).status).to.equal(403);
+    await ops.post(`/api/v1/materials/${draft.id}/submit`);
+    const pending = await ops.post(`/api/v1/materials/${draft.id}/check`);
+    expect(pending.status).to.equal(409);
+    expect(pending.body.error.message).to.contain('待审核');
+  });
+
+  it('names the author and the reviewer of a material', async () => {
+    const done = await approved({ kind: 'text', title: '署名', text: '您好，网点营业时间为9:00-17:00。' });
+    const r = (await compliance.get(`/api/v1/materials/${done.id}`)).body;
+    expect([r.createdByName, r.reviewedByName]).to.deep.equal([await displayName('ops'), await displayName('compliance')]);
+    const listed = (await ops.get('/api/v1/materials?q=署名')).body.items[0];
+    expect(listed.createdByName).to.equal(await displayName('ops'));
   });
 
   it('finds a forbidden phrase on a link card, not only in the text', async () => {
@@ -285,6 +325,7 @@ describe('material library', () => {
       '/api/v1/materials',
       '/api/v1/materials/{id}',
       '/api/v1/materials/{id}/approve',
+      '/api/v1/materials/{id}/check',
       '/api/v1/materials/{id}/reject',
       '/api/v1/materials/{id}/retire',
       '/api/v1/materials/{id}/revise',

@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { can, rolesFor } from '../auth/index.js';
+import { staffNames } from '../auth/names.js';
+import type { Db } from '../platform/db/database.js';
 import type { Api } from '../platform/http/api.js';
 import type { Actor } from '../platform/http/context.js';
 import { forbidden } from '../platform/errors.js';
 import { attachmentInputs, productIdSchema, wecomAttachmentSchema } from './attachments.js';
 import {
-  approveMaterial, createMaterial, rejectMaterial, retireMaterial, reviseMaterial, submitMaterial, updateMaterial, type ChangedBy, type MaterialDeps,
+  approveMaterial, checkMaterial, createMaterial, rejectMaterial, retireMaterial, reviseMaterial, submitMaterial, updateMaterial, type ChangedBy, type MaterialDeps,
 } from './lifecycle.js';
-import { getMaterial, materialNotFound, MATERIAL_KINDS, MATERIAL_STATUSES, searchMaterials } from './store.js';
+import { getMaterial, materialNotFound, MATERIAL_KINDS, MATERIAL_STATUSES, searchMaterials, type Material } from './store.js';
 
 /**
  * /api/v1/materials. Operations (content.manage) write, submit, retire and revise; compliance
@@ -71,7 +73,21 @@ export const materialSchema = z.object({
   retiredAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
+  /** Display names of the author and the reviewer, for the console. */
+  createdByName: z.string().nullable(),
+  reviewedByName: z.string().nullable(),
 });
+
+/** Materials with the display names of their authors and reviewers. */
+async function named(db: Db, materials: Material[]) {
+  const names = await staffNames(db, materials.flatMap((m) => [m.createdBy, m.reviewedBy]));
+  return materials.map((m) => ({
+    ...m,
+    createdByName: (m.createdBy && names.get(m.createdBy)) || null,
+    reviewedByName: (m.reviewedBy && names.get(m.reviewedBy)) || null,
+  }));
+}
+const one = async (db: Db, material: Material) => (await named(db, [material]))[0]!;
 
 export function registerMaterialRoutes(api: Api, deps: MaterialDeps): void {
   const { db } = deps;
@@ -93,7 +109,7 @@ export function registerMaterialRoutes(api: Api, deps: MaterialDeps): void {
       const all = seesAllStatuses(actor!);
       if (!all && query.status !== undefined && query.status !== 'approved') throw forbidden('仅可查看已通过审核的素材');
       const status = query.status ?? (all ? 'any' : 'approved');
-      return { items: await searchMaterials(db, { q: query.q, kind: query.kind, status, limit: query.limit }) };
+      return { items: await named(db, await searchMaterials(db, { q: query.q, kind: query.kind, status, limit: query.limit })) };
     },
   });
 
@@ -103,49 +119,66 @@ export function registerMaterialRoutes(api: Api, deps: MaterialDeps): void {
       const material = await getMaterial(db, params.id);
       // Members who only send see approved materials; anything else does not exist for them.
       if (material.status !== 'approved' && !seesAllStatuses(actor!)) throw materialNotFound(params.id);
-      return material;
+      return one(db, material);
     },
   });
 
   api.route({
     method: 'post', path: '/materials', summary: 'create a draft material (audited)', tag: TAG, auth: WRITE, status: 201,
     body: createMaterialSchema, response: materialSchema,
-    handler: async (input) => createMaterial(deps, input.body, changedBy(input)),
+    handler: async (input) => one(db, await createMaterial(deps, input.body, changedBy(input))),
   });
 
   api.route({
     method: 'patch', path: '/materials/:id', summary: 'change a draft or rejected material; a rejected one returns to draft (audited)', tag: TAG, auth: WRITE,
     params: idParams, body: updateMaterialSchema, response: materialSchema,
-    handler: async (input) => updateMaterial(deps, input.params.id, input.body, changedBy(input)),
+    handler: async (input) => one(db, await updateMaterial(deps, input.params.id, input.body, changedBy(input))),
   });
 
   api.route({
     method: 'post', path: '/materials/:id/submit', summary: 'submit a draft for compliance review; the compliance gate judges it first (audited)', tag: TAG, auth: WRITE,
     params: idParams, response: materialSchema,
-    handler: async (input) => submitMaterial(deps, input.params.id, changedBy(input)),
+    handler: async (input) => one(db, await submitMaterial(deps, input.params.id, changedBy(input))),
+  });
+
+  api.route({
+    method: 'post', path: '/materials/:id/check', summary: 'run the compliance gate over a draft without submitting it: verdict, findings and the disclosures a submission would append (recorded)', tag: TAG, auth: WRITE,
+    params: idParams,
+    response: z.object({
+      material: materialSchema,
+      check: z.object({
+        verdict: z.enum(['pass', 'warn', 'block']), findings: z.array(findingSchema), disclosures: z.array(z.string()), appended: z.array(z.string()),
+        text: z.string(), ruleSetVersion: z.number().int(),
+      }),
+    }),
+    handler: async (input) => {
+      const { material, judgement } = await checkMaterial(deps, input.params.id, changedBy(input));
+      const { verdict, findings, disclosures, appended, text, ruleSetVersion } = judgement;
+      return { material: await one(db, material), check: { verdict, findings, disclosures, appended, text, ruleSetVersion } };
+    },
   });
 
   api.route({
     method: 'post', path: '/materials/:id/approve', summary: 'approve a pending material (compliance; audited)', tag: TAG, auth: REVIEW,
     params: idParams, body: z.strictObject({ note: z.string().trim().max(500).nullish() }), response: materialSchema,
-    handler: async (input) => approveMaterial(deps, input.params.id, input.body.note || null, changedBy(input)),
+    handler: async (input) => one(db, await approveMaterial(deps, input.params.id, input.body.note || null, changedBy(input))),
   });
 
   api.route({
     method: 'post', path: '/materials/:id/reject', summary: 'reject a pending material with a note (compliance; audited)', tag: TAG, auth: REVIEW,
     params: idParams, body: z.strictObject({ note: z.string().trim().min(1).max(500) }), response: materialSchema,
-    handler: async (input) => rejectMaterial(db, input.params.id, input.body.note, changedBy(input)),
+    handler: async (input) => one(db, await rejectMaterial(db, input.params.id, input.body.note, changedBy(input))),
   });
 
   api.route({
     method: 'post', path: '/materials/:id/retire', summary: 'retire a material so it is no longer sent (audited)', tag: TAG, auth: WRITE,
     params: idParams, body: z.strictObject({ reason: z.string().trim().max(500).nullish() }), response: materialSchema,
-    handler: async (input) => retireMaterial(db, input.params.id, input.body.reason || null, changedBy(input)),
+    handler: async (input) => one(db, await retireMaterial(db, input.params.id, input.body.reason || null, changedBy(input))),
   });
 
   api.route({
     method: 'post', path: '/materials/:id/revise', summary: 'copy an approved or retired material into a new draft with the next version (audited)', tag: TAG, auth: WRITE,
     status: 201, params: idParams, response: materialSchema,
-    handler: async (input) => reviseMaterial(db, input.params.id, changedBy(input)),
+    handler: async (input) => one(db, await reviseMaterial(db, input.params.id, changedBy(input))),
   });
 }

@@ -87,6 +87,9 @@ describe('the reply engine', function () {
     const ops = await app.client().login('ops');
     const created = await ops.post('/api/v1/replies/rules', { name: '营业时间', matchType: 'keyword', pattern: '营业时间|几点开门', replyText: '网点营业时间为工作日9:00-17:00，具体以网点公告为准。', cooldownMinutes: 60, priority: 10 });
     expect(created.status).to.equal(201);
+    const listed = (await ops.get('/api/v1/replies/rules')).body;
+    expect(listed.rules.map((r: { id: string }) => r.id)).to.include(created.body.id);
+    expect(listed.intents).to.include.members(['大额存单', '理财', '信用卡']);
     sandbox().control.kfCustomerMessage({ text: '你们网点几点开门？', externalUserid: 'wmKfRule' });
     const [first] = await kfReplies('wmKfRule');
     expect(textOf(first!)).to.equal('网点营业时间为工作日9:00-17:00，具体以网点公告为准。');

@@ -4,7 +4,7 @@ import { can, rolesFor } from '../auth/index.js';
 import { mask } from '../platform/crypto.js';
 import type { Db } from '../platform/db/database.js';
 import type { Api } from '../platform/http/api.js';
-import { detectIntents } from './intents.js';
+import { detectIntents, INTENT_NAMES } from './intents.js';
 import { activeAt, checkRuleId, createRule, deleteRule, listRules, ruleInputSchema, ruleMatches, updateRule } from './rules.js';
 
 const TAG = 'replies';
@@ -17,7 +17,10 @@ export function registerReplyRoutes(api: Api, deps: { db: Db }): void {
   const audit = (input: { actor: unknown; ctx: { ip: string; state: { requestId: string } } }, action: string, targetId: string) =>
     recordAudit(db, auditBy(input.actor as Parameters<typeof auditBy>[0], { ip: input.ctx.ip, requestId: input.ctx.state.requestId })(action, { targetType: 'reply_rule', targetId, outcome: 'success' }));
 
-  api.route({ method: 'get', path: '/replies/rules', summary: 'auto-reply rules in priority order', tag: TAG, auth: READ, handler: async () => ({ rules: await listRules(db) }) });
+  api.route({
+    method: 'get', path: '/replies/rules', summary: 'auto-reply rules in priority order, and the intent names an intent rule may use', tag: TAG, auth: READ,
+    handler: async () => ({ rules: await listRules(db), intents: INTENT_NAMES }),
+  });
 
   api.route({
     method: 'post', path: '/replies/rules', summary: 'create an auto-reply rule (audited)', tag: TAG, auth: MANAGE, body: ruleInputSchema, status: 201,
