@@ -851,3 +851,71 @@ export interface Database {
   kb_entries: KbEntryRow;
   kb_entry_versions: KbEntryVersionRow;
 }
+
+export type CardShareChannel = 'chat' | 'moments' | 'link' | 'forward';
+export type CardEventKind = 'view' | 'share' | 'scan' | 'added' | 'product_view';
+
+export interface CardProfileRow {
+  staff_id: string;
+  photo_url: string | null;
+  title: string | null;
+  qualifications: ColumnType<string[], string[] | undefined, string[]>;
+  intro: Generated<string>;
+  theme: string;
+  featured_product_ids: ColumnType<string[], string[] | undefined, string[]>;
+  featured_material_ids: ColumnType<string[], string[] | undefined, string[]>;
+  version: Generated<number>;
+  updated_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CardShareRow {
+  id: Generated<string>;
+  token: string;
+  staff_id: string;
+  parent_id: string | null;
+  sharer_type: 'member' | 'visitor';
+  sharer_staff_id: string | null;
+  sharer_visitor_id: string | null;
+  channel: CardShareChannel;
+  corp_id: string | null;
+  recipient_external_userid: string | null;
+  referrer_external_userid: string | null;
+  referrer_staff_id: string | null;
+  contact_way_id: string | null;
+  way_refused_at: Timestamp | null;
+  last_viewed_at: Timestamp | null;
+  created_at: Generated<Date>;
+}
+
+export interface CardEventRow {
+  /** bigserial: read back as a string. */
+  id: Generated<string>;
+  staff_id: string;
+  kind: CardEventKind;
+  share_id: string | null;
+  visitor_id: string | null;
+  product_id: string | null;
+  corp_id: string | null;
+  external_userid: string | null;
+  referrer_external_userid: string | null;
+  referrer_staff_id: string | null;
+  at: Generated<Date>;
+}
+
+/** The card attribution of a relation (migration 0019), set when an add through a card arrives. */
+export interface FollowRelationTable {
+  card_staff_id: Generated<string | null>;
+  card_share_id: Generated<string | null>;
+  referrer_external_userid: Generated<string | null>;
+  referrer_staff_id: Generated<string | null>;
+  card_added_at: Generated<Date | null>;
+}
+
+/** Digital business cards (migration 0019). */
+export interface Database {
+  card_profiles: CardProfileRow;
+  card_shares: CardShareRow;
+  card_events: CardEventRow;
+}

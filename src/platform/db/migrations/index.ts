@@ -13,6 +13,7 @@ import * as m0015 from './0015_replies.js';
 import * as m0016 from './0016_realtime.js';
 import * as m0017 from './0017_outbox_group_claim.js';
 import * as m0018 from './0018_churn_band_on_customer.js';
+import * as m0019 from './0019_cards.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0016_realtime': m0016,
   '0017_outbox_group_claim': m0017,
   '0018_churn_band_on_customer': m0018,
+  '0019_cards': m0019,
 };
