@@ -129,7 +129,9 @@ export async function updateMaterial(deps: Pick<MaterialDeps, 'db' | 'publicUrl'
         kind: current.kind,
         title: changes.title ?? current.title,
         text: changes.text ?? current.text,
-        attachment: changes.attachment !== undefined ? changes.attachment : unwrapAttachment(current.attachment as WecomAttachment | null),
+        // A product card's attachment is rebuilt from its product, never carried over.
+        attachment:
+          changes.attachment !== undefined ? changes.attachment : current.kind === 'product' ? null : unwrapAttachment(current.attachment as WecomAttachment | null),
         productIds: changes.productIds ?? current.product_ids,
         labels: changes.labels ?? current.labels,
       },

@@ -192,6 +192,20 @@ describe('material library', () => {
     expect(edited.body).to.include({ status: 'draft', version: 2, text: '开户步骤见下方链接。' });
   });
 
+  it('edits a product card draft, rebuilding the card when the product changes', async () => {
+    const draft = await create({ kind: 'product', productIds: ['p-dep-fix-1y'], text: '50元起存。' });
+    const retitled = await ops.request('PATCH', `/api/v1/materials/${draft.id}`, { text: '定期存款50元起存。', labels: ['存款'] });
+    expect(retitled.status, JSON.stringify(retitled.body)).to.equal(200);
+    expect(retitled.body).to.include({ text: '定期存款50元起存。', title: '星河整存整取定期存款（1年期）' });
+    const moved = await ops.request('PATCH', `/api/v1/materials/${draft.id}`, { productIds: ['p-dep-lcd-3y'], title: '大额存单卡片' });
+    expect(moved.status, JSON.stringify(moved.body)).to.equal(200);
+    expect(moved.body.title).to.equal('大额存单卡片');
+    expect(moved.body.attachment.link.url).to.match(/\/p\/p-dep-lcd-3y$/);
+    const attached = await ops.request('PATCH', `/api/v1/materials/${draft.id}`, { attachment: { title: 'x', url: 'https://example.com' } });
+    expect(attached.status).to.equal(400);
+    expect(attached.body.error.issues[0].path).to.equal('body.attachment');
+  });
+
   it('getApprovedMaterial refuses drafts, pending and retired materials and unknown ids', async () => {
     const { db } = app.database;
     const draft = await create({ kind: 'text', title: '草稿', text: '您好' });
