@@ -14,4 +14,5 @@ export { massSendProgress, publishProgress, type MassSendProgress, type MemberPr
 export { massSendRecipients, RECIPIENT_RESULTS, type RecipientItem, type RecipientResult } from './recipients.js';
 export { remindMassSend, cancelMassSend, type RemindResult, type CancelResult, type TaskOutcome, type TaskFailure } from './actions.js';
 export { defineMassSendJobs, scheduleMassSendJobs, watchMassSends, type MassSendJobOptions, type WatchSummary } from './jobs.js';
+export { massSendPreflight, type PreflightResult, type PreflightMember } from './preflight.js';
 export { registerMassSendRoutes } from './routes.js';

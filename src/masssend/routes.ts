@@ -3,6 +3,7 @@ import { rolesFor } from '../auth/index.js';
 import type { Role } from '../platform/db/schema.js';
 import type { Api } from '../platform/http/api.js';
 import { cancelMassSend, remindMassSend } from './actions.js';
+import { massSendPreflight } from './preflight.js';
 import { massSendProgress } from './progress.js';
 import { massSendRecipients, RECIPIENT_RESULTS } from './recipients.js';
 import { createMassSend, getMassSend, listMassSends } from './store.js';
@@ -22,6 +23,12 @@ export function registerMassSendRoutes(api: Api, deps: MassSendDeps): void {
     method: 'post', path: '/mass-sends', summary: 'create a mass send to a segment or snapshot with an approved material (audited)', tag: TAG, auth: WRITE, status: 201,
     body: createMassSendSchema,
     handler: async ({ body, actor, ctx }) => createMassSend(deps, actor!, body, requestOf(ctx)),
+  });
+
+  api.route({
+    method: 'post', path: '/mass-sends/preflight', summary: 'what a send would do, without writing anything: the content as sent, reachable and skipped customers, members to confirm, the gate’s verdicts per customer', tag: TAG, auth: WRITE,
+    body: createMassSendSchema.omit({ name: true }),
+    handler: async ({ body, actor }) => massSendPreflight(deps, actor!, body),
   });
 
   api.route({

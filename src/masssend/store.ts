@@ -76,7 +76,7 @@ export async function loadMassSend(db: Db, id: string): Promise<Selectable<MassS
 }
 
 /** The approved material's content, or a 400 naming `body.materialId` with the reason. */
-async function approvedContent(db: Db, materialId: string): Promise<MassSendContent> {
+export async function approvedContent(db: Db, materialId: string): Promise<MassSendContent> {
   try {
     const material = await getApprovedMaterial(db, materialId);
     const content = materialContent(material);
@@ -89,7 +89,7 @@ async function approvedContent(db: Db, materialId: string): Promise<MassSendCont
   }
 }
 
-async function checkAudience(db: Db, audience: Audience): Promise<void> {
+export async function checkAudience(db: Db, audience: Audience): Promise<void> {
   if ('segmentId' in audience) {
     const segment = await db.selectFrom('segments').select('id').where('id', '=', audience.segmentId).where('deleted_at', 'is', null).executeTakeFirst();
     if (!segment) throw invalid('invalid body', [{ path: 'body.audience.segmentId', message: '客群不存在或已删除' }]);
