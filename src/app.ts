@@ -25,6 +25,7 @@ import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, 
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
+import { registerSidebarRoutes } from './wecom/sidebar.js';
 import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, TAG_JOBS, type TagDeps } from './tags/index.js';
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
@@ -172,6 +173,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerKbRoutes(api, { db, kb });
     registerReplyRoutes(api, { db });
     wecom.registerApi(api);
+    registerSidebarRoutes(api, { db, gate, corps: wecom.registry, sandboxCorpId: wecom.sandbox?.world.corpId });
     root.get('/api/v1/openapi.json', (ctx) => {
       ctx.body = api.openapi({ title: '星河银行 SCRM API', version: VERSION });
     });

@@ -22,6 +22,12 @@ export interface OAuthDeps {
   /** Where the authorize page lives for a corp (WeCom, or the sandbox for the sandbox corp). */
   authorizeBase: (corpId: string) => string;
   publicUrl?: string;
+  /**
+   * The sandbox corp, when running against the sandbox: its authorize page may be told which member
+   * signs in (`&userid=` from `/wecom/oauth/start?member=`), so the sidebar's simulated context can pick
+   * the member itself. WeCom's own page never gets the hint.
+   */
+  sandboxCorpId?: string;
   secureCookies: boolean;
   sessionTtlHours: number;
 }
@@ -56,6 +62,9 @@ export function oauthRouter(deps: OAuthDeps): Router<AppState> {
     url.searchParams.set('scope', 'snsapi_base');
     url.searchParams.set('state', state);
     if (corp.agentId) url.searchParams.set('agentid', String(corp.agentId));
+    if (deps.sandboxCorpId === corpId && typeof ctx.query.member === 'string' && /^[A-Za-z0-9_.@-]{1,64}$/.test(ctx.query.member)) {
+      url.searchParams.set('userid', ctx.query.member);
+    }
     ctx.redirect(`${url.toString()}#wechat_redirect`);
   });
 

@@ -206,10 +206,11 @@ export function registerWecomRoutes(api: Api, deps: WecomRouteDeps): void {
     body: z
       .object({ corpId: corpIdSchema.optional(), userid: z.string().min(1).max(64), add: z.array(z.string().max(64)).max(100).default([]), remove: z.array(z.string().max(64)).max(100).default([]) })
       .refine((b) => b.add.length + b.remove.length > 0, 'nothing to change'),
-    handler: async ({ params, body, actor }) => {
+    handler: async ({ params, body, actor, ctx }) => {
       const corpId = await corpOf(body.corpId);
       if (actor!.role === 'account_manager' && (actor!.wecomUserid !== body.userid || actor!.corpId !== corpId)) throw forbidden('account managers tag only their own customers');
       await markContactTags(deps, { corpId, userid: body.userid, externalUserid: params.externalUserid, add: body.add, remove: body.remove, source: 'member', cause: { type: 'member', id: actor!.id } });
+      await recordAudit(db, auditBy(actor!, { ip: ctx.ip, requestId: ctx.state.requestId })('wecom.contact.tags', { targetType: 'external_contact', targetId: `${corpId}/${params.externalUserid}`, outcome: 'success', detail: { userid: body.userid, add: body.add, remove: body.remove } }));
       return undefined;
     },
   });

@@ -128,6 +128,7 @@ export async function setupWecom(deps: WecomDeps): Promise<WecomLink> {
       logger,
       authorizeBase: (corpId) => (corpId === DEMO_CORP_ID && sandboxUrl ? sandboxUrl : config.WECOM_OAUTH_BASE),
       publicUrl: config.PUBLIC_URL,
+      sandboxCorpId: sandbox ? DEMO_CORP_ID : undefined,
       secureCookies: !config.sandbox,
       sessionTtlHours: config.SESSION_TTL_HOURS,
     }),
