@@ -20,6 +20,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerSettingsRoutes } from './settings/routes.js';
 import { registerCustomerRoutes, subscribeLinking, subscribeTimeline } from './customers/index.js';
 import { registerFilterRoutes } from './filters/routes.js';
+import { registerDashboardRoutes } from './dashboard/index.js';
 import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
 import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
@@ -164,6 +165,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerTagRoutes(api, tagDeps);
     registerSegmentRoutes(api, { db, cipher });
     registerScoringRoutes(api, { db, jobs });
+    registerDashboardRoutes(api, { db });
     imports = registerImportRoutes(api, { db, cipher, logger, events, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
     registerMassSendRoutes(api, massSends);

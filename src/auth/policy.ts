@@ -28,6 +28,8 @@ export const PERMISSIONS = {
   'wecom.read': ['admin', 'ops', 'compliance'],
   /** Tag a customer the caller follows (account managers tag their own customers). */
   'tags.assign': ['admin', 'ops', 'branch_manager', 'account_manager'],
+  /** The console's dashboard (数据看板); a branch manager's covers their branch's members. */
+  'dashboard.read': ['admin', 'ops', 'compliance', 'branch_manager'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -14,6 +14,7 @@ import * as m0016 from './0016_realtime.js';
 import * as m0017 from './0017_outbox_group_claim.js';
 import * as m0018 from './0018_churn_band_on_customer.js';
 import * as m0019 from './0019_cards.js';
+import * as m0020 from './0020_dashboard.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0017_outbox_group_claim': m0017,
   '0018_churn_band_on_customer': m0018,
   '0019_cards': m0019,
+  '0020_dashboard': m0020,
 };
