@@ -161,7 +161,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerAuditRoutes(api, { db });
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
-    registerFilterRoutes(api);
+    registerFilterRoutes(api, { db });
     registerTagRoutes(api, tagDeps);
     registerSegmentRoutes(api, { db, cipher });
     registerScoringRoutes(api, { db, jobs });

@@ -116,6 +116,8 @@ export interface FieldInfo {
   label: string;
   type: FieldType;
   ops: Operator[];
+  /** What each operator's value is, so the builder picks the editor (a number, a date, a day count, a list, none). */
+  kinds: Partial<Record<Operator, ValueKind>>;
   values?: EnumValue[];
 }
 
@@ -126,6 +128,7 @@ export function listFields(): FieldInfo[] {
     label: f.label,
     type: f.type,
     ops: [...f.ops],
+    kinds: Object.fromEntries(f.ops.map((op) => [op, valueKind(f, op)])),
     ...(f.values ? { values: f.values.map((v) => ({ ...v })) } : {}),
   }));
 }
