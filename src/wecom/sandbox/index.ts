@@ -9,6 +9,7 @@ import { Clock, type Core, type ResolvedOptions } from './core.js';
 import { FaultInjector } from './faults.js';
 import { ApiQuotas, WindowCounters } from './limits.js';
 import { oauthMiddleware } from './oauth.js';
+import { qrImageMiddleware } from './qrImage.js';
 import { apiMiddleware } from './router.js';
 import { buildWorld } from './seedWorld.js';
 import { CredentialStore } from './tokens.js';
@@ -122,10 +123,12 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   app.silent = true;
   const api = apiMiddleware(core);
   const oauth = oauthMiddleware(core);
+  const qrImage = qrImageMiddleware(core);
   const controlApi = resolved.controlApi ? controlMiddleware(core, control) : undefined;
   app.use(async (ctx) => {
     if (ctx.path.startsWith('/cgi-bin/')) return api(ctx, async () => {});
     if (ctx.path === '/connect/oauth2/authorize' && ctx.method === 'GET') return oauth(ctx, async () => {});
+    if (ctx.path.startsWith('/wwpic/') && ctx.method === 'GET') return qrImage(ctx, async () => {});
     if (controlApi && ctx.path.startsWith('/sandbox/')) return controlApi(ctx, async () => {});
     ctx.status = 404;
     ctx.body = 'Not Found';

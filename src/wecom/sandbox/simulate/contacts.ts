@@ -110,7 +110,7 @@ export function scanQr(core: Core, input: ScanInput): ScanResult {
   const now = core.clock.now();
   world.addFollow({
     userid, external_userid: externalUserid, remark: '', description: '', createtime: Math.floor(now / 1000), tagIds: [], personalTags: [],
-    remark_corp_name: '', remark_mobiles: c.mobile ? [c.mobile] : [], oper_userid: externalUserid, add_way: state?.startsWith('card-') ? 3 : 1,
+    remark_corp_name: '', remark_mobiles: c.mobile ? [c.mobile] : [], oper_userid: externalUserid, add_way: state && /^(card|cs)-/.test(state) ? 3 : 1,
     ...(state ? { state } : {}), chatStarted: input.chatStarted === true,
   });
   let welcomeCode: string | null = null;
