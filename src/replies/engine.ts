@@ -126,6 +126,25 @@ async function withPerson(deps: ReplyDeps, m: InboundMessage): Promise<boolean> 
   return Boolean(recent);
 }
 
+/**
+ * `message.new` to the member who follows the customer (their member room: sidebar and console),
+ * once per message, as it arrives and before it is answered.
+ */
+async function alertNewMessage(deps: ReplyDeps, m: InboundMessage, parties: { customerId: string | null; memberUserid: string | null }, logId: string, at: Date): Promise<void> {
+  if (!deps.alertMember || !parties.memberUserid) return;
+  let q = deps.db.selectFrom('staff').select('id').where('wecom_userid', '=', parties.memberUserid).where('active', '=', true);
+  if (m.corpId) q = q.where('corp_id', '=', m.corpId);
+  const staff = await q.executeTakeFirst();
+  if (!staff) return;
+  const contact = m.corpId && m.externalUserid
+    ? await deps.db.selectFrom('external_contacts').select('name').where('corp_id', '=', m.corpId).where('external_userid', '=', m.externalUserid).executeTakeFirst()
+    : undefined;
+  deps.alertMember(staff.id, 'message.new', {
+    logId, channel: m.channel, messageId: m.messageId, text: m.text, externalUserid: m.externalUserid ?? null, customerId: parties.customerId,
+    name: contact?.name ?? null, isGroup: m.isGroup, receivedAt: at.toISOString(),
+  });
+}
+
 export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise<ReplyDecision> {
   const { db } = deps;
   const now = m.receivedAt ?? new Date();
@@ -158,6 +177,8 @@ export async function handleInbound(deps: ReplyDeps, m: InboundMessage): Promise
     await record('ignored', { reason: '群消息未@机器人' });
     return { decision: 'ignored', logId, intents, fresh: true, reason: '群消息未@机器人' };
   }
+
+  await alertNewMessage(deps, m, parties, logId, now);
 
   const cause: Cause = { type: 'customer', id: m.externalUserid ?? m.sender };
   // kf messages reach the timeline and the journeys through the WeCom handler's event; other channels from here.

@@ -12,13 +12,15 @@ import type { JobRunner } from '../platform/jobs.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { DEMO_CORP_ID } from '../demo/seed.js';
-import { callbackRouter, defineCallbackJobs, Inbox, registerInboxRoutes, scheduleCallbackJobs } from './callbacks/index.js';
+import { callbackRouter, defineCallbackJobs, Inbox, registerInboxRoutes, scheduleCallbackJobs, type InboxChange } from './callbacks/index.js';
 import { RateBudget, TokenStore, WeComGateway } from './client/index.js';
 import { CorpRegistry, corpFromConfig, saveCorp } from './corps.js';
 import { oauthRouter } from './oauth.js';
 import { registerWecomRoutes } from './routes.js';
 import { startSandbox, type Sandbox } from './sandbox/index.js';
 import { createCallbackHandlers } from './sync/handlers.js';
+import { subscribeLiveContacts, type LiveSink } from './live.js';
+import { registerSimulatorRoutes } from './simulator.js';
 import { defineSyncJobs, scheduleSyncJobs, startReconcile } from './sync/jobs.js';
 
 /**
@@ -33,6 +35,8 @@ export interface WecomDeps {
   events: EventBus;
   logger: Logger;
   metrics: Metrics;
+  /** Live updates (src/realtime): the inbox stream and new customers go to the console and members. */
+  live?: LiveSink;
 }
 
 export interface WecomLink {
@@ -40,6 +44,8 @@ export interface WecomLink {
   registry: CorpRegistry;
   inbox: Inbox;
   sandbox?: Sandbox;
+  /** The console's sandbox simulator (`/api/v1/sandbox/...`) is served: sandbox mode with its control on. */
+  simulator: boolean;
   /** Routes mounted before the JSON body parser: callbacks read their raw XML body. */
   rawRoutes: Router<AppState>[];
   registerApi(api: Api): void;
@@ -114,9 +120,14 @@ export async function setupWecom(deps: WecomDeps): Promise<WecomLink> {
     logger,
     options: { timeoutMs: config.WECOM_API_TIMEOUT_MS, retries: config.WECOM_API_RETRIES },
   });
-  const inbox = new Inbox({ db, jobs, logger });
+  // The console's live inbox: every row recorded and every status change, as the inbox page shows them.
+  const live = deps.live;
+  const onChange = live ? (change: InboxChange) => live.toConsole('wecom.inbox', change) : undefined;
+  const inbox = new Inbox({ db, jobs, logger, onChange });
   const handlers = createCallbackHandlers({ db, gateway, events, logger });
-  defineCallbackJobs(jobs, { db, handlers, logger });
+  defineCallbackJobs(jobs, { db, handlers, logger, onChange });
+  if (live) subscribeLiveContacts(events, { db, live });
+  const simulator = Boolean(sandbox) && config.sandboxControl;
   defineSyncJobs(jobs, { db, gateway, logger, registry, events });
 
   const sandboxUrl = sandbox?.url;
@@ -139,9 +150,11 @@ export async function setupWecom(deps: WecomDeps): Promise<WecomLink> {
     registry,
     inbox,
     sandbox,
+    simulator,
     rawRoutes,
     registerApi(api) {
       registerInboxRoutes(api, { inbox });
+      if (sandbox && simulator) registerSimulatorRoutes(api, { db, sandbox });
       registerWecomRoutes(api, {
         db,
         gateway,

@@ -55,11 +55,33 @@ export interface InboxRow {
   receivedAt: Date;
   lastSeenAt: Date;
   processedAt: Date | null;
+  /** Failed processing attempts of a row not yet processed (its job's fail count; 0 once it succeeds). */
+  failedAttempts: number;
+}
+
+/**
+ * A row as it changes, for the console's live inbox (`wecom.inbox` events): what the inbox page
+ * shows, never the payload (it carries short-lived credentials and the customer's words).
+ */
+export interface InboxChange {
+  id: string;
+  corpId: string;
+  event: string;
+  changeType: string | null;
+  dedupeKey: string;
+  status: InboxStatus;
+  error: string | null;
+  seenCount: number;
+  failedAttempts: number;
+  receivedAt: string;
+  processedAt: string | null;
 }
 
 export interface InboxQuery {
   corpId?: string;
   status?: InboxStatus;
+  /** The event name (`change_external_contact`, `kf_msg_or_event`, `text` …). */
+  event?: string;
   /** Default 50. */
   limit?: number;
   /** Rows with a smaller id (the list is newest first). */
@@ -82,6 +104,11 @@ export interface InboxOptions {
   enqueueMaxDelayMs?: number;
   /** Ids waiting for their job; beyond this the sweeper takes over. Default 50,000. */
   maxQueued?: number;
+  /**
+   * Told of every row recorded (new or replayed) and every status change, after the statement
+   * committed; the app sends these to the console room. Must not throw (a throw is logged).
+   */
+  onChange?: (change: InboxChange) => void;
 }
 
 /** Error text as stored and shown: bounded, with personal identifiers masked. */
@@ -110,7 +137,27 @@ type Selected = {
   received_at: Date;
   last_seen_at: Date;
   processed_at: Date | null;
+  failed_attempts?: number | null;
 };
+
+/** The columns a status change returns: everything the console shows, not the payload. */
+type Changed = Omit<Selected, 'payload' | 'last_seen_at'>;
+
+const changeOf = (r: Changed, failedAttempts: number): InboxChange => ({
+  id: String(r.id),
+  corpId: r.corp_id,
+  event: r.event,
+  changeType: r.change_type,
+  dedupeKey: r.dedupe_key,
+  status: r.status,
+  error: r.error,
+  seenCount: r.seen_count,
+  failedAttempts,
+  receivedAt: new Date(r.received_at).toISOString(),
+  processedAt: r.processed_at ? new Date(r.processed_at).toISOString() : null,
+});
+
+const CHANGED_COLUMNS = ['id', 'corp_id', 'event', 'change_type', 'dedupe_key', 'status', 'error', 'seen_count', 'received_at', 'processed_at'] as const;
 
 const toRow = (r: Selected): InboxRow => ({
   id: r.id,
@@ -125,6 +172,7 @@ const toRow = (r: Selected): InboxRow => ({
   receivedAt: r.received_at,
   lastSeenAt: r.last_seen_at,
   processedAt: r.processed_at,
+  failedAttempts: r.failed_attempts ?? 0,
 });
 
 export class Inbox {
@@ -152,8 +200,10 @@ export class Inbox {
   readonly enqueueStats = { calls: 0, ids: 0 };
   private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private overflowLoggedAt = 0;
+  private readonly onChange: ((change: InboxChange) => void) | undefined;
 
   constructor(options: InboxOptions) {
+    this.onChange = options.onChange;
     this.db = options.db;
     this.jobs = options.jobs;
     this.logger = options.logger;
@@ -212,7 +262,7 @@ export class Inbox {
    * is their number (ON CONFLICT may touch a row only once per statement); xmax is 0 on a freshly
    * inserted row version and the locking transaction's id on an updated one.
    */
-  private async insert(batch: PendingRecord[]): Promise<Map<string, { id: string; inserted: boolean }>> {
+  private async insert(batch: PendingRecord[]): Promise<Map<string, { id: string; inserted: boolean; row: Changed }>> {
     const groups = new Map<string, { record: PendingRecord; count: number }>();
     for (const record of batch) {
       const id = `${record.corpId}\u0000${record.dedupeKey}`;
@@ -224,18 +274,19 @@ export class Inbox {
     this.stats.statements++;
     this.stats.records += batch.length;
     const column = <T>(pick: (g: { record: PendingRecord; count: number }) => T) => rows.map(pick);
-    const { rows: returned } = await sql<{ id: string; corp_id: string; dedupe_key: string; inserted: boolean }>`
+    const { rows: returned } = await sql<Changed & { inserted: boolean }>`
       INSERT INTO wecom_events (corp_id, dedupe_key, event, change_type, payload, seen_count)
       SELECT * FROM unnest(
         ${column((g) => g.record.corpId)}::text[], ${column((g) => g.record.dedupeKey)}::text[], ${column((g) => g.record.event)}::text[],
         ${column((g) => g.record.changeType)}::text[], ${column((g) => g.record.payload)}::jsonb[], ${column((g) => g.count)}::int[])
       ON CONFLICT (corp_id, dedupe_key) DO UPDATE SET seen_count = wecom_events.seen_count + EXCLUDED.seen_count, last_seen_at = now()
-      RETURNING id, corp_id, dedupe_key, (xmax = 0) AS inserted`.execute(this.db);
-    return new Map(returned.map((r) => [`${r.corp_id}\u0000${r.dedupe_key}`, { id: r.id, inserted: r.inserted }]));
+      RETURNING id, corp_id, event, change_type, dedupe_key, status, error, seen_count, received_at, processed_at, (xmax = 0) AS inserted`.execute(this.db);
+    return new Map(returned.map((r) => [`${r.corp_id}\u0000${r.dedupe_key}`, { id: String(r.id), inserted: r.inserted, row: r }]));
   }
 
-  private settle(batch: PendingRecord[], rows: Map<string, { id: string; inserted: boolean }>): void {
+  private settle(batch: PendingRecord[], rows: Map<string, { id: string; inserted: boolean; row: Changed }>): void {
     const answered = new Set<string>();
+    if (this.onChange) for (const { row } of rows.values()) this.tell(row, 0);
     for (const record of batch) {
       const key = `${record.corpId}\u0000${record.dedupeKey}`;
       const row = rows.get(key);
@@ -367,47 +418,79 @@ export class Inbox {
     return row ? toRow(row as Selected) : undefined;
   }
 
-  /** Newest first. */
+  /** Newest first, each with its failed processing attempts (from its job, found by its key). */
   async list(query: InboxQuery = {}): Promise<InboxRow[]> {
-    let q = this.db.selectFrom('wecom_events').selectAll().orderBy('id', 'desc').limit(query.limit ?? 50);
-    if (query.corpId) q = q.where('corp_id', '=', query.corpId);
-    if (query.status) q = q.where('status', '=', query.status);
-    if (query.beforeId) q = q.where(sql<boolean>`id < ${query.beforeId}::bigint`);
+    let q = this.db
+      .selectFrom('wecom_events as e')
+      .selectAll('e')
+      .select(
+        sql<number | null>`(SELECT j.fail_count FROM agenda_jobs j WHERE j.name = ${PROCESS_EVENT_JOB} AND j.data ? 'jobKey' AND j.data->>'jobKey' = 'wecom-event:' || e.id::text)`.as('failed_attempts'),
+      )
+      .orderBy('e.id', 'desc')
+      .limit(query.limit ?? 50);
+    if (query.corpId) q = q.where('e.corp_id', '=', query.corpId);
+    if (query.status) q = q.where('e.status', '=', query.status);
+    if (query.event) q = q.where('e.event', '=', query.event);
+    if (query.beforeId) q = q.where(sql<boolean>`e.id < ${query.beforeId}::bigint`);
     return (await q.execute()).map((r) => toRow(r as Selected));
   }
 
   // Status transitions: received → processed | ignored | failed. A processed or ignored row is final.
+  // `attempt` is the processing attempt that failed (1 for the first): the console's count of failures,
+  // which, like the error and the job's own count, is cleared when the row is processed.
 
   async markProcessed(id: string): Promise<void> {
-    await this.db
+    const changed = await this.db
       .updateTable('wecom_events')
       .set({ status: 'processed', processed_at: new Date(), error: null })
       .where('id', '=', id)
       .where('status', 'in', ['received', 'failed'])
-      .execute();
+      .returning(CHANGED_COLUMNS)
+      .executeTakeFirst();
+    if (changed) this.tell(changed, 0);
   }
 
   async markIgnored(id: string, reason: string): Promise<void> {
-    await this.db
+    const changed = await this.db
       .updateTable('wecom_events')
       .set({ status: 'ignored', processed_at: new Date(), error: reason.slice(0, 1000) })
       .where('id', '=', id)
       .where('status', 'in', ['received', 'failed'])
-      .execute();
+      .returning(CHANGED_COLUMNS)
+      .executeTakeFirst();
+    if (changed) this.tell(changed, 0);
   }
 
   /** A failed attempt that will be retried: the row stays `received`, with the last error for the console. */
-  async noteAttemptFailed(id: string, error: unknown): Promise<void> {
-    await this.db.updateTable('wecom_events').set({ error: storedError(error) }).where('id', '=', id).where('status', 'in', ['received', 'failed']).execute();
+  async noteAttemptFailed(id: string, error: unknown, attempt = 1): Promise<void> {
+    const changed = await this.db
+      .updateTable('wecom_events')
+      .set({ error: storedError(error) })
+      .where('id', '=', id)
+      .where('status', 'in', ['received', 'failed'])
+      .returning(CHANGED_COLUMNS)
+      .executeTakeFirst();
+    if (changed) this.tell(changed, attempt);
   }
 
   /** The last attempt failed. */
-  async markFailed(id: string, error: unknown): Promise<void> {
-    await this.db
+  async markFailed(id: string, error: unknown, attempt = 1): Promise<void> {
+    const changed = await this.db
       .updateTable('wecom_events')
       .set({ status: 'failed', processed_at: null, error: storedError(error) })
       .where('id', '=', id)
       .where('status', 'in', ['received', 'failed'])
-      .execute();
+      .returning(CHANGED_COLUMNS)
+      .executeTakeFirst();
+    if (changed) this.tell(changed, attempt);
+  }
+
+  private tell(row: Changed, failedAttempts: number): void {
+    if (!this.onChange) return;
+    try {
+      this.onChange(changeOf(row, failedAttempts));
+    } catch (error) {
+      this.logger.warn({ err: error, inboxId: row.id }, 'wecom inbox: live update failed');
+    }
   }
 }

@@ -5,8 +5,9 @@ import type { Inbox, InboxRow } from './inbox.js';
 
 /**
  * `GET /api/v1/wecom/events` (DESIGN "Contracts"): the received events, newest first, with their
- * type, change type, dedupe key, received and processed times, status and times seen. The payload
- * is not shown: it carries short-lived credentials (WelcomeCode, the kf Token).
+ * type, change type, dedupe key, received and processed times, status, times seen and failed
+ * processing attempts. The payload is not shown: it carries short-lived credentials (WelcomeCode,
+ * the kf Token). The same items arrive live in the console room as `wecom.inbox`.
  */
 const STATUSES = ['received', 'processed', 'failed', 'ignored'] as const;
 
@@ -21,6 +22,8 @@ const item = z.object({
   status: z.enum(STATUSES),
   error: z.string().nullable(),
   seenCount: z.number().int(),
+  /** Processing attempts that failed while the row is still `received` (being retried) or `failed`; 0 once processed. */
+  failedAttempts: z.number().int(),
 });
 
 export type InboxItem = z.infer<typeof item>;
@@ -36,6 +39,7 @@ export const inboxItemOf = (row: InboxRow): InboxItem => ({
   status: row.status,
   error: row.error,
   seenCount: row.seenCount,
+  failedAttempts: row.failedAttempts,
 });
 
 export function registerInboxRoutes(api: Api, deps: { inbox: Pick<Inbox, 'list'> }): void {
@@ -48,6 +52,7 @@ export function registerInboxRoutes(api: Api, deps: { inbox: Pick<Inbox, 'list'>
     query: z.object({
       corpId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
       status: z.enum(STATUSES).optional(),
+      event: z.string().regex(/^[A-Za-z0-9_]{1,100}$/).optional(),
       limit: z.coerce.number().int().min(1).max(500).default(50),
       beforeId: z.string().regex(/^\d{1,18}$/).optional(),
     }),

@@ -3,7 +3,7 @@ import type { Db } from '../../platform/db/database.js';
 import type { JobRunner } from '../../platform/jobs.js';
 import type { Logger } from '../../platform/logger.js';
 import type { CallbackEvent, CallbackHandlers } from '../events.js';
-import { INBOX_SWEEP_JOB, Inbox, PROCESS_EVENT_JOB, storedError } from './inbox.js';
+import { INBOX_SWEEP_JOB, Inbox, PROCESS_EVENT_JOB, storedError, type InboxChange } from './inbox.js';
 import { describeUnhandled, parseCallbackEvent } from './parse.js';
 
 /**
@@ -25,6 +25,8 @@ export interface CallbackJobDeps {
   retryDelayMs?: number;
   /** Events processed at once per node; default 8. */
   concurrency?: number;
+  /** Each status change of a row, for the console's live inbox. */
+  onChange?: (change: InboxChange) => void;
 }
 
 export async function dispatchCallbackEvent(handlers: CallbackHandlers, event: CallbackEvent): Promise<void> {
@@ -47,7 +49,7 @@ export async function dispatchCallbackEvent(handlers: CallbackHandlers, event: C
 }
 
 export function defineCallbackJobs(jobs: JobRunner, deps: CallbackJobDeps): void {
-  const inbox = new Inbox({ db: deps.db, jobs, logger: deps.logger });
+  const inbox = new Inbox({ db: deps.db, jobs, logger: deps.logger, onChange: deps.onChange });
   const maxRetries = deps.maxRetries ?? 5;
 
   jobs.define({
@@ -74,8 +76,8 @@ export function defineCallbackJobs(jobs: JobRunner, deps: CallbackJobDeps): void
         await dispatchCallbackEvent(deps.handlers, event);
       } catch (error) {
         // attempt runs from 1; the runner gives up after maxRetries retries, so attempt maxRetries + 1 is the last.
-        if (attempt > maxRetries) await inbox.markFailed(row.id, error);
-        else await inbox.noteAttemptFailed(row.id, error).catch(() => undefined);
+        if (attempt > maxRetries) await inbox.markFailed(row.id, error, attempt);
+        else await inbox.noteAttemptFailed(row.id, error, attempt).catch(() => undefined);
         throw new Error(`${event.kind} handler failed: ${storedError(error)}`, { cause: error });
       }
       await inbox.markProcessed(row.id);
