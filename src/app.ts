@@ -24,7 +24,6 @@ import { registerDashboardRoutes } from './dashboard/index.js';
 import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
 import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
-import { registerSystemRoutes } from './system/routes.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
 import { registerSidebarRoutes } from './wecom/sidebar.js';
@@ -42,6 +41,7 @@ import {
 import { registerKbRoutes, seedKnowledgeBase, type KnowledgeBase } from './kb/index.js';
 import { buildReplyEngine, defineReplyJobs, kfSender, registerReplyRoutes } from './replies/index.js';
 import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
+import { scheduleCardJobs, setupCards } from './cards/index.js';
 
 export interface StartOptions {
   config: Config;
@@ -99,10 +99,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Live updates are written by every role and delivered by web processes (src/realtime/README.md).
   const realtimeLog = new RealtimeLog({ db, logger });
   defineRealtimeJobs(jobs, { db, retentionHours: config.REALTIME_RETENTION_HOURS });
-  const wecom = await setupWecom({
-    config, db, cipher, jobs, events, logger, metrics,
-    live: { toMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data), toConsole: (event, data) => realtimeLog.toConsole(event, data) },
-  });
+  const wecom = await setupWecom({ config, db, cipher, jobs, events, logger, metrics });
   defineScoringJobs(jobs, { db, logger });
   subscribeTimeline(events, { db, logger });
   subscribeLinking(events, { db, cipher, logger });
@@ -126,6 +123,11 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   await importTemplates(db, (await loadTemplateDir(config.SOP_TEMPLATE_DIR)).map((f) => f.template));
   defineSopJobs({
     db, gate, events, jobs, logger, gateway: wecom.gateway,
+    notifyMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data),
+  });
+  // Digital business cards: themes checked at start, adds through a card attributed (src/cards/README.md).
+  const cards = await setupCards({
+    config, db, gate, gateway: wecom.gateway, events, jobs, logger,
     notifyMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data),
   });
 
@@ -163,7 +165,6 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
       limits: { maxAttempts: config.LOGIN_MAX_ATTEMPTS, windowMinutes: config.LOGIN_WINDOW_MINUTES, sessionTtlHours: config.SESSION_TTL_HOURS },
     });
     registerAuditRoutes(api, { db });
-    registerSystemRoutes(api, { version: VERSION, sandbox: config.sandbox, simulator: wecom.simulator });
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
     registerFilterRoutes(api, { db });
@@ -176,6 +177,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
+    cards.registerApi(api);
     registerAssistantRoutes(api, { assistant, corps: wecom.registry });
     registerKbRoutes(api, { db, kb });
     registerReplyRoutes(api, { db });
@@ -248,6 +250,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleSegmentJobs(jobs);
     await scheduleMassSendJobs(jobs);
     await scheduleSopJobs(jobs);
+    await scheduleCardJobs(jobs);
     await scheduleAssistantJobs(jobs);
     if (demoSeeded && config.DEMO_SCORE_ON_SEED) {
       // A newcomer sees tiers, tags and scores at once rather than after the first night.

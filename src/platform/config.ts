@@ -71,6 +71,11 @@ export const configSchema = z.object({
   REALTIME_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
   REALTIME_REPLAY_MAX: z.coerce.number().int().min(1).max(100_000).default(1000),
   REALTIME_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** Digital business cards (src/cards/README.md): themes, per-share QR codes, the public pages' rate limit. */
+  CARDS_THEME_DIR: z.string().default('templates/cards'),
+  CARDS_SHARE_WAYS_MAX: z.coerce.number().int().min(0).max(500_000).default(10_000),
+  CARDS_SHARE_WAY_IDLE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CARDS_PUBLIC_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   /** The AI assistant (src/assistant): any OpenAI-compatible endpoint; no key means retrieval-only mode. */
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),

@@ -73,6 +73,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX card_events_staff_at ON card_events (staff_id, at)`.execute(db);
   await sql`CREATE INDEX card_events_at ON card_events USING brin (at)`.execute(db);
   await sql`CREATE INDEX card_events_added ON card_events (at DESC) WHERE kind = 'added'`.execute(db);
+  // Has this visitor seen the card before (unique views, the quiet period of the live note)?
+  await sql`CREATE INDEX card_events_visitor ON card_events (staff_id, visitor_id, at) WHERE kind = 'view'`.execute(db);
 
   await sql`
     ALTER TABLE follow_relations
