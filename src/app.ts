@@ -24,6 +24,7 @@ import { registerDashboardRoutes } from './dashboard/index.js';
 import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
 import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, type Realtime } from './realtime/index.js';
 import { defineSystemJobs, scheduleSystemJobs } from './system/jobs.js';
+import { registerSystemRoutes } from './system/routes.js';
 import { seedDemoBank } from './demo/seed.js';
 import { setupWecom, type WecomLink } from './wecom/setup.js';
 import { registerSidebarRoutes } from './wecom/sidebar.js';
@@ -99,7 +100,10 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   // Live updates are written by every role and delivered by web processes (src/realtime/README.md).
   const realtimeLog = new RealtimeLog({ db, logger });
   defineRealtimeJobs(jobs, { db, retentionHours: config.REALTIME_RETENTION_HOURS });
-  const wecom = await setupWecom({ config, db, cipher, jobs, events, logger, metrics });
+  const wecom = await setupWecom({
+    config, db, cipher, jobs, events, logger, metrics,
+    live: { toMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data), toConsole: (event, data) => realtimeLog.toConsole(event, data) },
+  });
   defineScoringJobs(jobs, { db, logger });
   subscribeTimeline(events, { db, logger });
   subscribeLinking(events, { db, cipher, logger });
@@ -165,6 +169,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
       limits: { maxAttempts: config.LOGIN_MAX_ATTEMPTS, windowMinutes: config.LOGIN_WINDOW_MINUTES, sessionTtlHours: config.SESSION_TTL_HOURS },
     });
     registerAuditRoutes(api, { db });
+    registerSystemRoutes(api, { version: VERSION, sandbox: config.sandbox, simulator: wecom.simulator });
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
     registerFilterRoutes(api, { db });
