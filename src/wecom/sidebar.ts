@@ -211,7 +211,9 @@ export function registerSidebarRoutes(api: Api, deps: SidebarDeps): void {
       const way = relation?.state
         ? await db.selectFrom('wecom_contact_ways').select('name').where('corp_id', '=', corpId).where('state', '=', relation.state).executeTakeFirst()
         : undefined;
-      const customer = customerId ? await db.selectFrom('customers').select(['aum']).where('id', '=', customerId).executeTakeFirstOrThrow() : undefined;
+      const customer = customerId
+        ? await db.selectFrom('customers as c').leftJoin('branches as b', 'b.id', 'c.branch_id').select(['c.aum', 'b.name as branch']).where('c.id', '=', customerId).executeTakeFirstOrThrow()
+        : undefined;
       return {
         corpId,
         externalUserid: contact.external_userid,
@@ -223,6 +225,7 @@ export function registerSidebarRoutes(api: Api, deps: SidebarDeps): void {
         linked: Boolean(contact.customer_id),
         customerId,
         aumTier: customerId && customer ? await aumTier(db, customerId, customer.aum) : null,
+        branch: customer?.branch ?? null,
         relation: relation
           ? {
               userid: relation.userid,
