@@ -11,6 +11,7 @@ import {
   SEGMENT_METHODS, createSegmentSchema, customerRefsSchema, memberChangesSchema, memberInputProblems, segmentDefinitionSchema, updateSegmentSchema,
 } from './definition.js';
 import { unsavedMembers } from './members.js';
+import { editedMembers, explicitMembers } from './editing.js';
 import { countSegment, listSnapshots, previewSegment, snapshotSegment } from './query.js';
 import { createSegment, deleteSegment, listSegments, updateSegment, viewsOf, type WriteContext } from './store.js';
 
@@ -43,15 +44,41 @@ export function registerSegmentRoutes(api: Api, deps: { db: Db; cipher: FieldCip
     handler: async (input) => createSegment(db, input.body, context(input)),
   });
 
+  /**
+   * An unsaved definition and its explicit members; with segmentId, the stored segment's members with these
+   * changes applied as saving them would (the console's editor counts and previews an edit before it is saved).
+   */
+  const unsavedBody = z.strictObject({
+    definition: segmentDefinitionSchema, members: memberChangesSchema.optional(), cifs: customerRefsSchema.optional(), segmentId: z.uuid().optional(),
+  });
+  const unsavedSource = async (body: z.output<typeof unsavedBody>, actor: WriteContext['actor']) => {
+    const problems = memberInputProblems(body.definition.method, body, false);
+    if (problems.length) throw invalid('invalid segment', problems);
+    const { lists, report } = body.segmentId
+      ? await editedMembers(db, actor, body.segmentId, body.definition.method, body)
+      : await unsavedMembers(db, actor, body);
+    return { source: { definition: body.definition, members: lists, path: 'body.definition' }, report };
+  };
+
   api.route({
-    method: 'post', path: '/segments/count', summary: 'count the customers an unsaved definition selects, in the caller’s scope', tag: TAG, auth: READ,
-    body: z.strictObject({ definition: segmentDefinitionSchema, members: memberChangesSchema.optional(), cifs: customerRefsSchema.optional() }),
+    method: 'post', path: '/segments/count', summary: 'count the customers an unsaved definition (or an edit of a segment) selects, in the caller’s scope', tag: TAG, auth: READ,
+    body: unsavedBody,
     handler: async ({ body, actor }) => {
-      const problems = memberInputProblems(body.definition.method, body, false);
-      if (problems.length) throw invalid('invalid segment', problems);
-      const { lists, report } = await unsavedMembers(db, actor!, body);
-      const count = await countSegment(db, { definition: body.definition, members: lists, path: 'body.definition' }, actor!);
+      const { source, report } = await unsavedSource(body, actor!);
+      const count = await countSegment(db, source, actor!);
       return { count, unknownCount: report.unknownCount, unknown: report.unknown };
+    },
+  });
+
+  api.route({
+    method: 'post', path: '/segments/preview', summary: 'a page of the customers an unsaved definition (or an edit of a segment) selects, in the caller’s scope (mobiles masked)', tag: TAG, auth: READ,
+    body: unsavedBody.extend({
+      limit: z.number().int().min(1).max(200).default(50),
+      offset: z.number().int().min(0).max(100_000).default(0),
+    }),
+    handler: async ({ body, actor }) => {
+      const { source } = await unsavedSource(body, actor!);
+      return previewSegment(db, cipher, source, actor!, { limit: body.limit, offset: body.offset });
     },
   });
 
@@ -87,6 +114,17 @@ export function registerSegmentRoutes(api: Api, deps: { db: Db; cipher: FieldCip
       offset: z.coerce.number().int().min(0).max(100_000).default(0),
     }),
     handler: async ({ params, query, actor }) => previewSegment(db, cipher, params.id, actor!, query),
+  });
+
+  api.route({
+    method: 'get', path: '/segments/:id/members', summary: 'a page of the segment’s hand-picked members, or with include=false its exclusions, in the caller’s scope (mobiles masked)', tag: TAG, auth: READ,
+    params: idParams,
+    query: z.object({
+      include: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      offset: z.coerce.number().int().min(0).max(100_000).default(0),
+    }),
+    handler: async ({ params, query, actor }) => explicitMembers(db, cipher, params.id, actor!, query),
   });
 
   api.route({
