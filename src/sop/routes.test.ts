@@ -51,6 +51,23 @@ steps:
     expect((await client.get('/api/v1/sop/templates/api-bad')).status).to.equal(404);
   });
 
+  it('reports a template’s problems with 200 when asked to (report: true), naming each field, and says ok for a good one', async () => {
+    const client = await app.client().login('ops');
+    const bad = await client.post('/api/v1/sop/templates/validate', { report: true, definition: { key: 'x', name: 'x', trigger: { type: 'event', event: 'nope' }, steps: [] } });
+    expect(bad.status).to.equal(200);
+    expect(bad.body.ok).to.equal(false);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).to.include.members(['body.definition.trigger.event', 'body.definition.steps']);
+    const yaml = await client.post('/api/v1/sop/templates/validate', { report: true, source: source('report-bad', '您好{客户姓名}') });
+    expect([yaml.status, yaml.body.ok]).to.deep.equal([200, false]);
+    expect(yaml.body.issues[0].path).to.match(/^body\.source\.yaml:11:\d+ steps\.0\.text$/);
+    const good = await client.post('/api/v1/sop/templates/validate', { report: true, source: source('report-good') });
+    expect(good.body).to.deep.equal({ ok: true, key: 'report-good', steps: 2, issues: [] });
+    // Without either field the request itself is wrong: still a 400.
+    expect((await client.post('/api/v1/sop/templates/validate', { report: true })).status).to.equal(400);
+    const compliance = await app.client().login('compliance');
+    expect((await compliance.post('/api/v1/sop/templates/validate', { report: true, source: source('x') })).status).to.equal(403);
+  });
+
   it('lets account managers and compliance read but not publish', async () => {
     const manager = await app.client().login('am.lina');
     expect((await manager.post('/api/v1/sop/templates/birthday-care/publish')).status).to.equal(403);

@@ -7,7 +7,7 @@ import { mask } from '../platform/crypto.js';
 import type { Db } from '../platform/db/database.js';
 import type { Api } from '../platform/http/api.js';
 import type { Actor } from '../platform/http/context.js';
-import { conflict, invalid } from '../platform/errors.js';
+import { AppError, conflict, invalid } from '../platform/errors.js';
 import type { SopTemplate } from './definition.js';
 import { dryRun } from './dryrun.js';
 import { setEnrollmentStatus } from './engine.js';
@@ -35,21 +35,32 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
     handler: async ({ params }) => getTemplate(db, params.id),
   });
 
-  const definitionBody = z.object({
+  const definitionFields = {
     /** The template as data, or as the text of a YAML / JSON file. */
     definition: z.unknown().optional(),
     source: z.string().min(1).max(100_000).optional(),
     format: z.enum(['yaml', 'json']).default('yaml'),
-  }).refine((b) => (b.definition === undefined) !== (b.source === undefined), { message: 'give either definition or source', path: ['definition'] });
+  };
+  const oneOf = (b: { definition?: unknown; source?: string }) => (b.definition === undefined) !== (b.source === undefined);
+  const either = { message: 'give either definition or source', path: ['definition'] };
+  const definitionBody = z.object(definitionFields).refine(oneOf, either);
 
   const parseBody = (body: z.output<typeof definitionBody>): SopTemplate =>
     body.source !== undefined ? parseTemplate(body.source, `body.source.${body.format}`) : checkDefinition(body.definition, 'body.definition');
 
   api.route({
-    method: 'post', path: '/sop/templates/validate', summary: 'check a template without saving it', tag: TAG, auth: MANAGE, body: definitionBody,
+    method: 'post', path: '/sop/templates/validate',
+    summary: 'check a template without saving it; with report: true a template with problems answers 200 {ok: false, issues} (the console’s editor checks as the user types) instead of 400',
+    tag: TAG, auth: MANAGE,
+    body: z.object({ ...definitionFields, report: z.boolean().default(false) }).refine(oneOf, either),
     handler: async ({ body }) => {
-      const template = parseBody(body);
-      return { ok: true, key: template.key, steps: template.steps.length };
+      try {
+        const template = parseBody(body);
+        return { ok: true, key: template.key, steps: template.steps.length, issues: [] };
+      } catch (error) {
+        if (body.report && error instanceof AppError && error.kind === 'invalid' && error.details.issues?.length) return { ok: false, issues: error.details.issues };
+        throw error;
+      }
     },
   });
 
