@@ -211,6 +211,53 @@ describe('nightly scoring over the database', () => {
     expect(rows).to.deep.equal([{ name: '重点维护', source: 'member' }]);
   });
 
+  it('on a later night writes only the model tags that changed, leaving the same tags as writing them all afresh', async () => {
+    const next = new Date(now.getTime() + DAY_MS);
+    type Row = { customer_id: string; tag_id: string; cause: string; version: string };
+    const modelRows = async () => (await sql<Row>`SELECT ct.customer_id, ct.tag_id, ct.cause, ct.xmin::text AS version FROM customer_tags ct
+      JOIN tags t ON t.id = ct.tag_id JOIN tag_groups g ON g.id = t.group_id WHERE g.layer = 'model'`.execute(db)).rows;
+    const customerRows = async () => new Map((await sql<{ id: string; version: string; band: string | null }>`
+      SELECT id, xmin::text AS version, churn_band AS band FROM customers`.execute(db)).rows.map((r) => [r.id, r]));
+    const pairs = (rows: Row[]) => rows.map((r) => `${r.customer_id} ${r.tag_id}`).sort();
+    // T, the best customer on every axis, becomes the worst: its RFM class (and so its model tag) must move.
+    await setCustomer(db, special.T, { last_txn_at: null, aum: 0, products: [] });
+    const tagsBefore = await modelRows(), customersBefore = await customerRows();
+
+    await runScoring({ db, logger: silent }, { now: next, batchSize: 150 });
+    const tagsAfter = await modelRows(), customersAfter = await customerRows();
+
+    const before = new Map(tagsBefore.map((r) => [`${r.customer_id} ${r.tag_id}`, r]));
+    const changed = new Set<string>();
+    let kept = 0;
+    for (const r of tagsAfter) {
+      const b = before.get(`${r.customer_id} ${r.tag_id}`);
+      if (b) {
+        expect(r, 'a tag the customer kept is not rewritten').to.deep.equal(b);
+        kept++;
+      } else {
+        expect(r.cause).to.equal('scoring:2026-11-24');
+        changed.add(r.customer_id);
+      }
+    }
+    const afterKeys = new Set(pairs(tagsAfter));
+    for (const r of tagsBefore) if (!afterKeys.has(`${r.customer_id} ${r.tag_id}`)) changed.add(r.customer_id);
+    expect(changed.has(special.T)).to.equal(true);
+    expect(kept).to.be.above(tagsAfter.length * 0.8);
+    // A customer whose model tags and churn band stayed is not rewritten by the tag or band triggers.
+    let untouched = 0;
+    for (const [id, c] of customersBefore) {
+      if (changed.has(id) || c.band !== customersAfter.get(id)!.band) continue;
+      expect(customersAfter.get(id)!.version, id).to.equal(c.version);
+      untouched++;
+    }
+    expect(untouched).to.be.above(600);
+
+    // The same night with every model tag written afresh (what the run did before it compared) gives the same tags.
+    await sql`DELETE FROM customer_tags ct USING tags t, tag_groups g WHERE t.id = ct.tag_id AND g.id = t.group_id AND g.layer = 'model'`.execute(db);
+    await runScoring({ db, logger: silent }, { now: next, batchSize: 150 });
+    expect(pairs(await modelRows())).to.deep.equal(pairs(tagsAfter));
+  });
+
   it('trains on a deterministic stratified sample above the cap, with the intercept corrected back to the base rate', async () => {
     const sampled = await runScoring({ db, logger: silent }, { now, trainingCap: 300 });
     const again = await runScoring({ db, logger: silent }, { now, trainingCap: 300 });

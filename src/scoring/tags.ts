@@ -1,11 +1,11 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../platform/db/schema.js';
 import type { ChurnBand } from './churn.js';
 import { RFM_CLASSES, type RfmClass } from './rfm.js';
 
 /**
- * The model layer's tag groups. They belong to the scoring job: each run replaces, per batch and in
- * the batch's transaction, every customer_tags row of a scored customer in these three groups.
+ * The model layer's tag groups. They belong to the scoring job: each run sets, per batch and in the batch's
+ * transaction, the customer_tags rows of the scored customers in these three groups (writing only what changed).
  */
 export const RFM_GROUP = 'RFM分类';
 export const CHURN_GROUP = '流失风险';
@@ -72,18 +72,45 @@ export async function ensureProductTags(db: Db, tags: ModelTags, names: Iterable
   for (const [name, id] of await ensureTags(db, tags.productGroupId, missing)) tags.product.set(name, id);
 }
 
-/** Inside the batch transaction: drop the customers' tags in the model groups, then add this run's. */
+/**
+ * Inside the batch transaction: makes the customers' tags in the model groups exactly `assignments`, writing only
+ * what changed. A tag the customer no longer gets is deleted, a new one inserted with this run's cause and time,
+ * and one the customer already holds is left as it is (its cause and time say when the model first gave it), so a
+ * quiet night neither rewrites customer_tags nor, through 0009's tag triggers, the customer rows. A held tag that
+ * was not written by the model (a member assigned a model tag by hand) is taken over: source, cause and time become
+ * this run's, as the delete-and-insert this replaced made them.
+ */
 export async function replaceModelTags(trx: Db, tags: ModelTags, customerIds: readonly string[], assignments: readonly TagAssignment[], cause: string, at: Date): Promise<void> {
   if (!customerIds.length) return;
-  await trx
-    .deleteFrom('customer_tags')
+  const held = await trx
+    .selectFrom('customer_tags')
+    .select(['customer_id', 'tag_id', 'source'])
     .where('customer_id', 'in', [...customerIds])
     .where('tag_id', 'in', (eb) => eb.selectFrom('tags').select('id').where('group_id', 'in', tags.groupIds))
     .execute();
-  if (!assignments.length) return;
+  const key = (customerId: string, tagId: string) => `${customerId} ${tagId}`;
+  const wanted = new Map(assignments.map((a) => [key(a.customerId, a.tagId), a]));
+  const gone: TagAssignment[] = [], takeOver: TagAssignment[] = [];
+  for (const h of held) {
+    const k = key(h.customer_id, h.tag_id);
+    if (!wanted.has(k)) gone.push({ customerId: h.customer_id, tagId: h.tag_id });
+    else {
+      if (h.source !== 'model') takeOver.push({ customerId: h.customer_id, tagId: h.tag_id });
+      wanted.delete(k);
+    }
+  }
+  const pairs = (list: TagAssignment[]) => sql`(SELECT * FROM unnest(${list.map((a) => a.customerId)}::uuid[], ${list.map((a) => a.tagId)}::uuid[]) AS p(customer_id, tag_id))`;
+  if (gone.length) {
+    await sql`DELETE FROM customer_tags ct USING ${pairs(gone)} g WHERE ct.customer_id = g.customer_id AND ct.tag_id = g.tag_id`.execute(trx);
+  }
+  if (takeOver.length) {
+    await sql`UPDATE customer_tags ct SET source = 'model', cause = ${cause}, assigned_at = ${at} FROM ${pairs(takeOver)} t
+      WHERE ct.customer_id = t.customer_id AND ct.tag_id = t.tag_id`.execute(trx);
+  }
+  if (!wanted.size) return;
   await trx
     .insertInto('customer_tags')
-    .values(assignments.map((a) => ({ customer_id: a.customerId, tag_id: a.tagId, source: 'model' as const, cause, assigned_at: at })))
+    .values([...wanted.values()].map((a) => ({ customer_id: a.customerId, tag_id: a.tagId, source: 'model' as const, cause, assigned_at: at })))
     .onConflict((oc) => oc.columns(['customer_id', 'tag_id']).doNothing())
     .execute();
 }
