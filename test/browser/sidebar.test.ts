@@ -216,4 +216,50 @@ steps:
     expect(timeline.map((t) => t.summary).join()).to.contain('王芳在会话中发送');
     assertNoBrowserErrors(page);
   });
+
+  it('shows scores and suitable products, checks a draft against the gate, and sends an approved material', async () => {
+    const ops = await app.client().login('ops');
+    expect((await ops.post('/api/v1/scoring/run')).status).to.equal(202);
+    const contact = await linkedContact('WangFang');
+    await until(() => app.database.db.selectFrom('customer_scores').select('customer_id').where('customer_id', '=', contact.customer_id).executeTakeFirst(), 60_000, 'the scores');
+
+    const page = await newPage(context);
+    await openSidebar(page, 'WangFang', contact.external_userid);
+    const scores = page.locator('[data-test="scores"]');
+    await scores.getByText('RFM 分类').waitFor();
+    expect(await scores.innerText()).to.contain('流失风险');
+    await screenshot(page, 'sidebar-scores');
+
+    await page.getByRole('tab', { name: '助手' }).click();
+    const tab = page.locator('[data-test="tab-assistant"]');
+    await tab.getByText('产品推荐').click();
+    await tab.locator('[data-test="recommend"]').getByText('资产分层：').waitFor();
+    await page.waitForTimeout(400); // the section's opening animation, for the screenshot only
+    await screenshot(page, 'sidebar-recommendations');
+
+    await tab.getByText('草稿合规检查').click();
+    await tab.locator('[data-test="draft-text"] textarea').fill('这款理财保本保息，稳赚不赔。');
+    await tab.locator('[data-test="draft-check"]').click();
+    const result = tab.locator('[data-test="draft-result"]');
+    await result.getByText('不可发送').waitFor();
+    expect(await result.innerText()).to.contain('保本');
+    expect(await result.getByRole('button', { name: '放入聊天' }).count(), 'a blocked draft cannot be put in the chat').to.equal(0);
+    await screenshot(page, 'sidebar-draft-check');
+
+    await tab.getByText('素材库').click();
+    const materials = tab.locator('[data-test="materials"]');
+    const send = materials.getByRole('button', { name: '发送' }).first();
+    await send.waitFor();
+    const title = (await materials.locator('.card .title').first().innerText()).trim();
+    await send.click();
+    await page.locator('[data-test="sandbox-chat"] .bubble').first().waitFor();
+    const row = await until(
+      () => app.database.db.selectFrom('outbox').selectAll().where('channel', '=', 'sidebar').where('ref_type', '=', 'material').where('recipient', '=', contact.external_userid).where('status', '=', 'sent').executeTakeFirst(),
+      10_000,
+      'the material recorded as sent',
+    );
+    const material = await app.database.db.selectFrom('materials').select(['title', 'status']).where('id', '=', row.ref_id!).executeTakeFirstOrThrow();
+    expect(material).to.deep.equal({ title, status: 'approved' });
+    assertNoBrowserErrors(page);
+  });
 });
