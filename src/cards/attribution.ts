@@ -99,7 +99,8 @@ async function onContactAdded(deps: CardDeps, { payload: p }: DomainEvent<'conta
     });
   }
   deps.notifyMember(a.owner.id, 'card.customer_added', {
-    staffId: a.owner.id, externalUserid: p.externalUserid, name: contactName, token: a.share?.token ?? null, first: a.first, referrer, at: new Date().toISOString(),
+    staffId: a.owner.id, externalUserid: p.externalUserid, name: contactName, token: a.share?.token ?? null, first: a.first, referrer,
+    text: `${contactName ?? '新客户'}扫描您的名片二维码添加了您${referrer ? `，推荐人：${referrer.name ?? '（未知）'}` : ''}`, at: new Date().toISOString(),
   });
 }
 

@@ -252,7 +252,8 @@ export async function memberShare(deps: CardDeps, actor: Actor, input: { staffId
       detail: { staffId: owner.id, token: share.token, channel: input.channel, sharerStaffId: actor.id }, cause: causeOf(actor),
     });
   }
-  deps.notifyMember(owner.id, 'card.shared', { staffId: owner.id, token: share.token, channel: input.channel, by: own ? 'self' : 'member', sharerName: actor.displayName, recipientName: recipient?.name ?? null, at: new Date().toISOString() });
+  const text = own ? `您生成了名片分享链接${recipient ? `（分享给${recipient.name ?? '客户'}）` : ''}` : `${actor.displayName}分享了您的名片`;
+  deps.notifyMember(owner.id, 'card.shared', { staffId: owner.id, token: share.token, channel: input.channel, by: own ? 'self' : 'member', sharerName: actor.displayName, recipientName: recipient?.name ?? null, text, at: new Date().toISOString() });
   return { token: share.token, url: cardUrl(deps, owner.id, share.token), channel: input.channel, recipient };
 }
 
@@ -289,7 +290,8 @@ export async function visitorShare(deps: CardDeps, staffId: string, input: { par
       detail: { staffId: owner.id, token: share.token, parent: from?.token ?? null, channel: input.channel }, cause: { type: 'system', id: `card-share:${share.token}` },
     });
   }
-  deps.notifyMember(owner.id, 'card.shared', { staffId: owner.id, token: share.token, channel: input.channel, by: 'visitor', parentToken: from?.token ?? null, via, at: new Date().toISOString() });
+  const text = `您的名片被访客转发了${via ? `（经${via}的分享链接）` : ''}`;
+  deps.notifyMember(owner.id, 'card.shared', { staffId: owner.id, token: share.token, channel: input.channel, by: 'visitor', parentToken: from?.token ?? null, via, text, at: new Date().toISOString() });
   return { token: share.token, url: cardUrl(deps, owner.id, share.token) };
 }
 
@@ -402,7 +404,8 @@ async function countView(deps: CardDeps, owner: CardOwner, share: CardShare | un
     });
     deps.events.publish(EVENTS.cardVisited, { corpId: owner.corpId, memberUserid: owner.userid, externalUserid: recipient, visitorId }, { type: 'customer', id: recipient });
   }
-  deps.notifyMember(owner.id, 'card.viewed', { staffId: owner.id, token: share?.token ?? null, channel: share?.channel ?? null, unique: !before.ever, via, at: new Date().toISOString() });
+  const text = via ? `您分享给${via}的名片被打开了` : `${before.ever ? '访客' : '新访客'}查看了您的名片`;
+  deps.notifyMember(owner.id, 'card.viewed', { staffId: owner.id, token: share?.token ?? null, channel: share?.channel ?? null, unique: !before.ever, via, text, at: new Date().toISOString() });
 }
 
 export interface PublicProduct {
