@@ -1,7 +1,14 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { TestApp } from '../harness.js';
 import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+
+/** Clicks a side-menu entry, opening its group first when it is folded. */
+async function openMenu(page: Page, group: string, item: string): Promise<void> {
+  const entry = page.getByRole('menuitem', { name: item, exact: true });
+  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
+  await entry.click();
+}
 
 describe('console knowledge base (browser)', function () {
   this.timeout(120_000);
@@ -25,7 +32,7 @@ describe('console knowledge base (browser)', function () {
   it('asks the knowledge base a question and shows the ranked answers with their scores', async () => {
     const page = await newPage(context);
     await loginConsole(page, 'ops');
-    await page.getByRole('menuitem', { name: '知识库' }).click();
+    await openMenu(page, '内容', '知识库');
     await page.waitForURL(/\/console\/kb$/);
     // The seeded entries are listed.
     await page.getByRole('cell', { name: 'kb-001' }).waitFor();

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { TestApp } from '../harness.js';
 import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+
+/** Clicks a side-menu entry, opening its group first when it is folded. */
+async function openMenu(page: Page, group: string, item: string): Promise<void> {
+  const entry = page.getByRole('menuitem', { name: item, exact: true });
+  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
+  await entry.click();
+}
 
 describe('console material library (browser)', function () {
   this.timeout(120_000);
@@ -25,7 +32,7 @@ describe('console material library (browser)', function () {
   it('lets operations write a link material and submit it, and compliance approve it', async () => {
     const ops = await newPage(await context());
     await loginConsole(ops, 'ops');
-    await ops.getByRole('menuitem', { name: '素材库' }).click();
+    await openMenu(ops, '内容', '素材库');
     await ops.waitForURL(/\/console\/materials$/);
     await ops.getByRole('button', { name: '新建素材' }).click();
     const form = ops.locator('[data-test="material-form"]');
