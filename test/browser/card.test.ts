@@ -147,4 +147,45 @@ describe('digital business card (browser)', function () {
     await page.getByRole('heading', { name: owner.name }).waitFor();
     assertNoBrowserErrors(page);
   });
+  it('the member edits the card in the sidebar, shares it to the customer in the chat, and sees it opened live', async () => {
+    const sidebarContext = await newContext(app, 'sidebar');
+    try {
+      const sidebar = await newPage(sidebarContext);
+      await sidebar.goto('/sidebar/');
+      await sidebar.locator(`[data-test="member-${owner.userid}"]`).click();
+      await sidebar.locator(`[data-test="contact-${follower.externalUserid}"]`).click();
+      await sidebar.locator('[data-test="context"]').waitFor();
+      await sidebar.getByRole('tab', { name: '名片' }).click();
+      const tab = sidebar.locator('[data-test="tab-card"]');
+      await tab.locator('[data-test="card-stats"]').waitFor();
+      await tab.getByPlaceholder('向客户介绍您自己').fill('专注养老规划与稳健配置，周末也可预约面谈。');
+      await tab.getByRole('button', { name: '翡翠绿' }).click();
+      await tab.locator('[data-test="card-save"]').click();
+      await sidebar.getByText('名片已保存').waitFor();
+      const profile = await app.database.db.selectFrom('card_profiles').select(['intro', 'theme']).where('staff_id', '=', owner.id).executeTakeFirstOrThrow();
+      expect(profile).to.deep.equal({ intro: '专注养老规划与稳健配置，周末也可预约面谈。', theme: 'jade' });
+
+      await tab.locator('[data-test="card-share"]').click();
+      const link = tab.locator('[data-test="card-share-link"]');
+      await link.waitFor();
+      const url = new URL(await link.innerText());
+      const token = url.searchParams.get('s')!;
+      const share = await app.database.db.selectFrom('card_shares').select(['recipient_external_userid', 'channel']).where('token', '=', token).executeTakeFirstOrThrow();
+      expect(share).to.deep.equal({ recipient_external_userid: follower.externalUserid, channel: 'chat' });
+
+      // The customer opens it: the new intro and theme, and the member sees it in the tab at once.
+      const page = await newPage(phone);
+      await page.goto(`${url.pathname}${url.search}`);
+      await page.getByText('专注养老规划与稳健配置，周末也可预约面谈。').waitFor();
+      const header = await page.locator('[data-test="card-head"]').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
+      expect(header).to.equal('rgb(4, 120, 87)');
+      await tab.getByText(`您分享给${follower.name}的名片被打开了`).waitFor();
+      await screenshot(sidebar, 'sidebar-card-tab');
+      await screenshot(page, 'card-page-jade');
+      assertNoBrowserErrors(sidebar);
+      assertNoBrowserErrors(page);
+    } finally {
+      await sidebarContext.close();
+    }
+  });
 });
