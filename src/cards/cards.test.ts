@@ -428,6 +428,15 @@ describe('digital business cards', function () {
     });
   });
 
+  describe('the API document', () => {
+    it('describes the card routes, the public ones without a session', async () => {
+      const doc = (await app.client().get('/api/v1/openapi.json')).body;
+      expect(doc.paths['/api/v1/public/cards/{memberId}'].get.security).to.deep.equal([]);
+      expect(doc.paths['/api/v1/cards/me'].put.requestBody).to.exist;
+      expect(doc.paths['/api/v1/cards/stats'].get['x-roles']).to.equal('any');
+    });
+  });
+
   describe('scope', () => {
     it('shows an account manager their own card, a branch manager their branch, operations the bank', async () => {
       const lina = await staffClient('am.lina');
