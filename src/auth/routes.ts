@@ -42,6 +42,24 @@ const staffInput = z.object({
 
 export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits; secureCookies: boolean }): void {
   const { db } = deps;
+  /**
+   * The corp of a WeCom binding: the one given, or the only corp configured; and the member may be
+   * bound to one staff account only (409 naming who has it).
+   */
+  async function bindingCorp(wecomUserid: string, corpId: string | null | undefined, staffId?: string): Promise<string> {
+    let corp = corpId ?? null;
+    if (!corp) {
+      const corps = await db.selectFrom('corps').select('corp_id').where('active', '=', true).execute();
+      if (corps.length !== 1) throw invalid('invalid body', [{ path: 'body.corpId', message: `${corps.length} WeCom corps are configured: name the corp of the member` }]);
+      corp = corps[0]!.corp_id;
+    }
+    let q = db.selectFrom('staff').select('username').where('corp_id', '=', corp).where('wecom_userid', '=', wecomUserid);
+    if (staffId) q = q.where('id', '!=', staffId);
+    const taken = await q.executeTakeFirst();
+    if (taken) throw conflict(`WeCom member ${wecomUserid} is already bound to ${taken.username}`);
+    return corp;
+  }
+
   api.route({
     method: 'post',
     path: '/auth/login',
@@ -106,6 +124,15 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
 
   api.route({
     method: 'get',
+    path: '/branches',
+    summary: "the bank's branches (for pickers and labels)",
+    tag: 'staff',
+    auth: 'any',
+    handler: async () => ({ items: await db.selectFrom('branches').select(['id', 'name', 'city']).orderBy('id').execute() }),
+  });
+
+  api.route({
+    method: 'get',
     path: '/staff',
     summary: 'list staff (branch managers see their branch)',
     tag: 'staff',
@@ -135,6 +162,7 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
       if (body.branchId && !(await db.selectFrom('branches').select('id').where('id', '=', body.branchId).executeTakeFirst())) {
         throw invalid('invalid body', [{ path: 'body.branchId', message: 'unknown branch' }]);
       }
+      const corpId = body.wecomUserid ? await bindingCorp(body.wecomUserid, body.corpId) : body.corpId;
       const passwordHash = body.password ? await hashPassword(body.password) : null;
       const row = await db
         .insertInto('staff')
@@ -143,7 +171,7 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
           display_name: body.displayName,
           role: body.role,
           branch_id: body.branchId,
-          corp_id: body.corpId,
+          corp_id: corpId,
           wecom_userid: body.wecomUserid,
           title: body.title,
           password_hash: passwordHash,
@@ -177,6 +205,8 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
         role: z.enum(ROLES).optional(),
         branchId: z.string().max(40).nullable().optional(),
         wecomUserid: z.string().max(64).nullable().optional(),
+        /** The corp of the WeCom member; defaults to the account's corp, else the only corp configured. */
+        corpId: z.string().max(64).nullable().optional(),
         active: z.boolean().optional(),
         password: z.string().min(10, 'at least 10 characters').max(200).optional(),
       })
@@ -189,12 +219,17 @@ export function registerAuthRoutes(api: Api, deps: { db: Db; limits: LoginLimits
       if ((role === 'branch_manager' || role === 'account_manager') && !branchId) {
         throw invalid('invalid body', [{ path: 'body.branchId', message: `required for role ${role}` }]);
       }
+      if (body.branchId && body.branchId !== before.branch_id && !(await db.selectFrom('branches').select('id').where('id', '=', body.branchId).executeTakeFirst())) {
+        throw invalid('invalid body', [{ path: 'body.branchId', message: 'unknown branch' }]);
+      }
+      const corpId = body.wecomUserid ? await bindingCorp(body.wecomUserid, body.corpId ?? before.corp_id, params.id) : body.corpId;
       await db
         .updateTable('staff')
         .set({
           role,
           branch_id: branchId,
           ...(body.wecomUserid !== undefined ? { wecom_userid: body.wecomUserid } : {}),
+          ...(corpId !== undefined ? { corp_id: corpId } : {}),
           ...(body.active !== undefined ? { active: body.active } : {}),
           ...(body.password ? { password_hash: await hashPassword(body.password) } : {}),
           updated_at: new Date(),

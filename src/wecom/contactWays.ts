@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../platform/db/database.js';
-import { conflict, invalid, notFound } from '../platform/errors.js';
+import { AppError, conflict, invalid, notFound } from '../platform/errors.js';
 import { wecomApi } from './api.js';
 import type { WeComGateway } from './client/index.js';
 
@@ -138,4 +138,50 @@ export async function listContactWays(db: Db, corpId: string) {
     .groupBy('w.id')
     .orderBy('w.created_at', 'desc')
     .execute();
+}
+
+/**
+ * Members a code may name: the synced WeCom directory, and staff bound to a member (so a corp not
+ * synced yet still offers its account managers). Staff names win; `staffId` says who is bound.
+ */
+export async function listMembers(db: Db, corpId: string) {
+  const [members, staff] = await Promise.all([
+    db.selectFrom('wecom_members').select(['userid', 'name']).where('corp_id', '=', corpId).where('deleted_at', 'is', null).execute(),
+    db.selectFrom('staff').select(['id', 'display_name', 'wecom_userid', 'branch_id']).where('corp_id', '=', corpId).where('wecom_userid', 'is not', null).where('active', '=', true).execute(),
+  ]);
+  const byUserid = new Map<string, { userid: string; name: string; staffId: string | null; branchId: string | null }>();
+  for (const m of members) byUserid.set(m.userid, { userid: m.userid, name: m.name, staffId: null, branchId: null });
+  for (const s of staff) byUserid.set(s.wecom_userid!, { userid: s.wecom_userid!, name: s.display_name, staffId: s.id, branchId: s.branch_id });
+  return [...byUserid.values()].sort((a, b) => a.userid.localeCompare(b.userid));
+}
+
+const IMAGE_MAX_BYTES = 512 * 1024;
+
+/**
+ * A code's QR image, fetched from its `qr_code` URL for the console (the page then loads nothing
+ * from another origin). For the sandbox corp the same path is asked of the sandbox, which plays
+ * WeCom's image host.
+ */
+export async function contactWayImage(db: Db, id: string): Promise<{ type: string; body: Buffer }> {
+  const row = await db
+    .selectFrom('wecom_contact_ways as w')
+    .innerJoin('corps as c', 'c.corp_id', 'w.corp_id')
+    .select(['w.qr_code', 'c.source', 'c.api_base'])
+    .where('w.id', '=', id)
+    .where('w.deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row?.qr_code) throw notFound('QR image');
+  let url = new URL(row.qr_code);
+  if (row.source === 'sandbox' && row.api_base) url = new URL(`${url.pathname}${url.search}`, new URL(row.api_base).origin);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (error) {
+    throw new AppError('unavailable', `QR image could not be fetched: ${(error as Error).message}`);
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (!response.ok || !type.startsWith('image/')) throw new AppError('unavailable', `QR image answered ${response.status} ${type}`);
+  const body = Buffer.from(await response.arrayBuffer());
+  if (body.length > IMAGE_MAX_BYTES) throw new AppError('unavailable', 'QR image too large');
+  return { type: type.split(';')[0]!.trim(), body };
 }

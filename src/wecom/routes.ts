@@ -8,7 +8,7 @@ import { forbidden, invalid } from '../platform/errors.js';
 import { auditBy, recordAudit } from '../audit/index.js';
 import { rolesFor } from '../auth/index.js';
 import type { WeComGateway } from './client/index.js';
-import { createContactWay, deleteContactWay, listContactWays, updateContactWay } from './contactWays.js';
+import { contactWayImage, createContactWay, deleteContactWay, listContactWays, listMembers, updateContactWay } from './contactWays.js';
 import { jsSdkSignatures, type TicketQuotas } from './jssdk.js';
 import { createCorpTags, deleteCorpTags, listCorpTags, markContactTags, renameCorpTag } from './tags.js';
 import { startReconcile } from './sync/jobs.js';
@@ -77,6 +77,32 @@ export function registerWecomRoutes(api: Api, deps: WecomRouteDeps): void {
     remark: z.string().max(30).optional(),
     skipVerify: z.boolean().optional(),
     welcomeText: z.string().min(1).max(1000).nullable().optional(),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/wecom/members',
+    summary: 'WeCom members a channel code or a staff account can name: the synced directory and the staff bound to a member',
+    tag: 'wecom',
+    auth: rolesFor('wecom.manage'),
+    query: withCorp,
+    handler: async ({ query }) => ({ items: await listMembers(db, await corpOf(query.corpId)) }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/wecom/contact-ways/:id/qr',
+    summary: "a channel QR code's image, fetched from WeCom (the sandbox's image host for the sandbox corp)",
+    tag: 'wecom',
+    auth: rolesFor('wecom.manage'),
+    params: z.object({ id: z.uuid() }),
+    handler: async ({ params, ctx }) => {
+      const image = await contactWayImage(db, params.id);
+      ctx.set('Cache-Control', 'private, max-age=3600');
+      ctx.type = image.type;
+      ctx.body = image.body;
+      return undefined;
+    },
   });
 
   api.route({

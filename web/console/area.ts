@@ -12,8 +12,11 @@ export interface ConsoleArea {
   group?: string;
   /** Routes, with paths relative to /console/. */
   routes: RouteRecordRaw[];
-  /** Menu entries: path (as in routes) and Chinese title. */
-  menu: { path: string; title: string; roles?: Me['role'][] }[];
+  /**
+   * Menu entries: path (as in routes) and Chinese title; `feature` shows the entry only when the
+   * deployment has it (`GET /api/v1/system/info`, e.g. the sandbox simulator).
+   */
+  menu: { path: string; title: string; roles?: Me['role'][]; feature?: 'sandbox' | 'simulator' }[];
 }
 
 export function defineArea(area: ConsoleArea): ConsoleArea {
