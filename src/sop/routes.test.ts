@@ -119,6 +119,32 @@ steps:
     expect((await ops.post(`/api/v1/sop/templates/${created.body.id}/resume`)).body.status).to.equal('active');
   });
 
+  it('shows a branch manager only the enrollments of their branch’s customers, and masks other branches’ names in a dry run', async () => {
+    const ops = await app.client().login('ops');
+    const created = await ops.post('/api/v1/sop/templates', { source: source('api-scope') });
+    await ops.post(`/api/v1/sop/templates/${created.body.id}/publish`);
+    const mine = await customerWithContact(app.database.db, { name: '钱多多', userid: 'LiNa', branchId: 'br-hz-xihu', birthDate: '1980-03-07' });
+    const theirs = await customerWithContact(app.database.db, { name: '孙小小', userid: 'SunHao', branchId: 'br-nb-yinzhou', birthDate: '1981-03-07' });
+    const logger = createLogger({ level: 'silent' });
+    for (const [c, userid] of [[mine, 'LiNa'], [theirs, 'SunHao']] as const) {
+      await handleSopEvent({ db: app.database.db, logger, wake: async () => {} }, { kind: 'contact_added', corpId: CORP, externalUserid: c.externalUserid, memberUserid: userid, channel: 'api-1', key: `api-scope-${c.id}` }, { type: 'system', id: 'test' });
+    }
+    const all = (await ops.get(`/api/v1/sop/templates/${created.body.id}/enrollments`)).body.enrollments as { id: string; customer_id: string }[];
+    expect(all.map((e) => e.customer_id)).to.have.members([mine.id, theirs.id]);
+    const bm = await app.client().login('bm.liuyang');
+    const seen = (await bm.get(`/api/v1/sop/templates/${created.body.id}/enrollments`)).body.enrollments as { customer_id: string; name: string }[];
+    expect(seen.map((e) => [e.customer_id, e.name])).to.deep.equal([[mine.id, '钱多多']]);
+    const other = all.find((e) => e.customer_id === theirs.id)!;
+    expect((await bm.get(`/api/v1/sop/enrollments/${other.id}`)).status).to.equal(400);
+    expect((await bm.get(`/api/v1/sop/enrollments/${all.find((e) => e.customer_id === mine.id)!.id}`)).status).to.equal(200);
+
+    const birthdays = await ops.post('/api/v1/sop/templates', { definition: { key: 'api-scope-birthday', name: '生日', trigger: { type: 'date', date: 'birthday' }, steps: [{ id: 'hi', type: 'send', purpose: 'service', text: '{称呼}生日快乐' }] } });
+    const dry = await bm.post(`/api/v1/sop/templates/${birthdays.body.id}/dry-run`, { date: '2027-03-07', draft: true });
+    expect(dry.status, JSON.stringify(dry.body)).to.equal(200);
+    const names = Object.fromEntries((dry.body.customers as { customerId: string; name: string }[]).map((c) => [c.customerId, c.name]));
+    expect([names[mine.id], names[theirs.id]]).to.deep.equal(['钱多多', '孙**']);
+  });
+
   it('documents every SOP route in the OpenAPI document', async () => {
     const doc = (await app.client().get('/api/v1/openapi.json')).body;
     for (const path of ['/api/v1/sop/templates', '/api/v1/sop/templates/{id}/dry-run', '/api/v1/sop/templates/{id}/monitor', '/api/v1/sop/tasks/{id}/snooze']) expect(doc.paths, path).to.have.property(path);

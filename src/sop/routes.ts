@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { auditBy, recordAudit } from '../audit/index.js';
-import { can, rolesFor } from '../auth/index.js';
+import { can, customerScope, rolesFor } from '../auth/index.js';
 import type { ComplianceGate } from '../compliance/index.js';
 import { mask } from '../platform/crypto.js';
 import type { Db } from '../platform/db/database.js';
@@ -18,6 +18,8 @@ import { completeTask, listTasks, snoozeTask } from './tasks.js';
 const TAG = 'sop';
 const MANAGE = rolesFor('sop.manage');
 const READ = [...new Set([...rolesFor('sop.manage'), 'compliance', 'branch_manager'] as const)];
+/** Readers whose customers are a part of the bank (branch managers): they see only their customers' enrollments and names. */
+const partial = (actor: Actor) => actor.role !== 'admin' && actor.role !== 'ops' && actor.role !== 'compliance';
 
 export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate }): void {
   const { db } = deps;
@@ -109,7 +111,13 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
       }
       const result = await dryRun(deps, definition, body.date, { limit: body.limit });
       const reveal = can(actor!.role, 'customers.reveal');
-      return { ...result, customers: result.customers.map((c) => ({ ...c, name: reveal ? c.name : mask.name(c.name) })) };
+      // A branch manager may reveal names, but only of their own branch's customers.
+      const ids = [...new Set(result.customers.map((c) => c.customerId))];
+      const visible = partial(actor!) && ids.length
+        ? new Set((await db.selectFrom('customers').select('customers.id').where('customers.id', 'in', ids).where(customerScope(actor!)).execute()).map((r) => r.id))
+        : undefined;
+      const shown = (c: { customerId: string }) => reveal && (!visible || visible.has(c.customerId));
+      return { ...result, customers: result.customers.map((c) => ({ ...c, name: shown(c) ? c.name : mask.name(c.name) })) };
     },
   });
 
@@ -143,6 +151,7 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
         .select(['e.id', 'e.status', 'e.exit_reason', 'e.customer_id', 'e.member_userid', 'e.external_userid', 'e.occurrence', 'e.started_at', 'e.ended_at', 'c.name as customer_name', 'ec.name as contact_name'])
         .where('e.template_id', '=', t.id);
       if (query.status) q = q.where('e.status', '=', query.status);
+      if (partial(actor!)) q = q.where(({ exists, selectFrom }) => exists(selectFrom('customers').select(sql`1`.as('one')).whereRef('customers.id', '=', 'e.customer_id').where(customerScope(actor!))));
       const rows = await q.orderBy('e.started_at', 'desc').limit(query.limit).offset(query.offset).execute();
       const reveal = can(actor!.role, 'customers.reveal');
       return { enrollments: rows.map(({ customer_name, contact_name, ...r }) => ({ ...r, name: (n => (n && !reveal ? mask.name(n) : n))(customer_name ?? contact_name) })) };
@@ -151,9 +160,10 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
 
   api.route({
     method: 'get', path: '/sop/enrollments/:id', summary: 'one enrollment and its step runs', tag: TAG, auth: READ, params: z.object({ id: z.uuid() }),
-    handler: async ({ params }) => {
+    handler: async ({ params, actor }) => {
       const e = await db.selectFrom('sop_enrollments').selectAll().where('id', '=', params.id).executeTakeFirst();
-      if (!e) throw invalid('unknown enrollment', [{ path: 'params.id', message: 'no such enrollment' }]);
+      const outside = e && partial(actor!) && !(e.customer_id && (await db.selectFrom('customers').select('customers.id').where('customers.id', '=', e.customer_id).where(customerScope(actor!)).executeTakeFirst()));
+      if (!e || outside) throw invalid('unknown enrollment', [{ path: 'params.id', message: 'no such enrollment' }]);
       const steps = await db.selectFrom('sop_step_runs').selectAll().where('enrollment_id', '=', params.id).orderBy('created_at').execute();
       return { ...e, steps };
     },
