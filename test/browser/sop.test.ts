@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import type { BrowserContext } from 'playwright-core';
 import type { TestApp } from '../harness.js';
+import { until } from '../wecom.js';
 import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
 
 describe('SOP templates in the console (browser)', function () {
@@ -136,6 +137,55 @@ describe('SOP templates in the console (browser)', function () {
     await page.getByRole('button', { name: '返回列表' }).click();
     const row = page.locator('[data-test="sop-list"] .el-table__row', { hasText: 'birthday-wish' });
     expect(await row.innerText()).to.match(/运行中[\s\S]*v1/);
+    assertNoBrowserErrors(page);
+  });
+
+  it('follows a running journey per step in the monitor, with one enrollment’s history, refreshing by itself', async () => {
+    const ops = await app.client().login('ops');
+    const published = await ops.post('/api/v1/sop/templates/new-customer-7d/publish');
+    expect(published.status, JSON.stringify(published.body)).to.equal(200);
+    const templateId = published.body.id as string;
+    const control = app.wecom.sandbox!.control;
+    // Two people add the account manager in WeCom: the add events enrol them.
+    for (const name of ['周敏', '郑凯']) control.scanQr({ state: 'card-LiNa', customer: { name, gender: name === '周敏' ? 2 : 1 } });
+    const enrolled = (n: number) =>
+      until(async () => {
+        const rows = await app.database.db.selectFrom('sop_enrollments').select('id').where('template_id', '=', templateId).execute();
+        return rows.length >= n ? rows : undefined;
+      }, 30_000, `${n} enrollments`);
+    await enrolled(2);
+    await until(async () => {
+      const waiting = await app.database.db.selectFrom('sop_step_runs as r').innerJoin('sop_enrollments as e', 'e.id', 'r.enrollment_id')
+        .select('r.id').where('e.template_id', '=', templateId).where('r.step_id', '=', 'day-1').where('r.status', '=', 'waiting').execute();
+      return waiting.length === 2;
+    }, 30_000, 'both at the first wait');
+
+    const page = await newPage(context);
+    await loginConsole(page, 'ops');
+    await page.goto(`/console/sop/${templateId}?tab=monitor`);
+    await page.locator('[data-test="enrolled-active"]').getByText('2', { exact: true }).waitFor();
+    const steps = page.locator('[data-test="monitor-steps"]');
+    const wait = steps.locator('.el-table__row', { hasText: 'day-1' });
+    expect((await wait.innerText()).replace(/\s+/g, ' ')).to.match(/day-1 等待 2 2/);
+    expect(await steps.locator('.el-table__row').first().innerText()).to.contain('mark');
+
+    // One enrollment's history.
+    await page.locator('[data-test="monitor-enrollment-list"] .el-table__row').first().click();
+    const drawer = page.locator('.el-drawer');
+    await drawer.getByText('执行历史').waitFor();
+    await drawer.getByText('day-1').waitFor();
+    await drawer.getByText('等待中').waitFor();
+    await drawer.getByText(/计划于/).waitFor();
+    await screenshot(page, 'sop-monitor-enrollment');
+    await drawer.getByRole('button', { name: 'Close' }).or(drawer.locator('.el-drawer__close-btn')).first().click();
+
+    // A third customer adds the member while the page is open: the monitor catches up without a reload.
+    await page.evaluate(() => ((globalThis as unknown as { marker: string }).marker = 'same page'));
+    control.scanQr({ state: 'card-LiNa', customer: { name: '冯丽', gender: 2 } });
+    await enrolled(3);
+    await page.locator('[data-test="enrolled-active"]').getByText('3', { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: string }).marker)).to.equal('same page');
+    await screenshot(page, 'sop-monitor');
     assertNoBrowserErrors(page);
   });
 
