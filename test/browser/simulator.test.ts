@@ -74,6 +74,38 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
     assertNoBrowserErrors(page);
   });
 
+  it('makes the member tag that customer, then the customer delete the member, and the product follows both', async () => {
+    const page = await newPage(await context());
+    await loginConsole(page, 'admin');
+    await page.goto('/console/simulator');
+    await page.getByRole('tab', { name: '成员打标签' }).click();
+    const picker = page.locator('[data-test="picker"]');
+    await choose(page, picker.locator('[data-test="pick-member"]'), '张伟');
+    await choose(page, picker.locator('[data-test="pick-contact"]'), '林晓雨');
+    await choose(page, page.locator('[data-test="tags-add"]'), '养老规划');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: '提交修改' }).click();
+    await page.locator('[data-test="inbox-stream"] tr', { hasText: '编辑客户' }).filter({ hasText: '已处理' }).first().waitFor();
+    await page.locator('[data-test="current-tags"]', { hasText: '意向：养老规划' }).waitFor();
+
+    await page.getByRole('tab', { name: '删除好友' }).click();
+    await page.getByRole('button', { name: '客户删除成员' }).click();
+    await page.getByText('已模拟「林晓雨」删除张伟。').waitFor();
+    await page.locator('[data-test="inbox-stream"] tr', { hasText: '客户删除成员' }).filter({ hasText: '已处理' }).first().waitFor();
+    await screenshot(page, 'console-simulator-delete');
+    const relation = await app.database.db
+      .selectFrom('follow_relations as fr')
+      .innerJoin('external_contacts as ec', (j) => j.onRef('ec.corp_id', '=', 'fr.corp_id').onRef('ec.external_userid', '=', 'fr.external_userid'))
+      .select(['fr.deleted_by', 'fr.external_userid'])
+      .where('ec.name', '=', '林晓雨')
+      .executeTakeFirstOrThrow();
+    expect(relation.deleted_by).to.equal('customer');
+    const tagId = app.wecom.sandbox!.world.tagGroups.find((g) => g.group_name === '意向')!.tag.find((t) => t.name === '养老规划')!.id;
+    const tags = await app.database.db.selectFrom('wecom_contact_tags').select('tag_id').where('external_userid', '=', relation.external_userid).execute();
+    expect(tags.map((t) => t.tag_id)).to.include(tagId);
+    assertNoBrowserErrors(page);
+  });
+
   it('shows the callback inbox to the administrator, with new records arriving live', async () => {
     const page = await newPage(await context());
     await loginConsole(page, 'admin');
