@@ -631,7 +631,7 @@ describe('the WeCom callback gateway', () => {
       return { status: response.status, body: (await response.json()) as { items: Record<string, unknown>[] } };
     };
 
-    it('shows received events newest first with their type, change type, key, times, status and times seen', async () => {
+    it('shows received events newest first with their type, change type, key, times, status, times seen and failed attempts', async () => {
       const fields = contactEvent('add_external_contact', 'wm-listed', { State: 'branch-01' });
       const answer = await push(fields);
       expect((await push(fields)).status).to.equal(200); // a replay
@@ -650,6 +650,7 @@ describe('the WeCom callback gateway', () => {
         status: 'processed',
         error: null,
         seenCount: 2,
+        failedAttempts: 0,
       });
       expect(body.items.map((i) => Number(i.id))).to.deep.equal([...body.items.map((i) => Number(i.id))].sort((a, b) => b - a));
       expect(newest).not.to.have.property('payload');
