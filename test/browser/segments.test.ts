@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { createLogger } from '../../src/platform/logger.js';
+import { runScoring } from '../../src/scoring/index.js';
 import type { TestApp, TestClient } from '../harness.js';
 import { assertNoBrowserErrors, bootWebApp, browserErrors, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
 
@@ -38,6 +40,7 @@ describe('segments (browser)', function () {
   before(async () => {
     app = await bootWebApp({ DEMO_CUSTOMERS: '200' });
     api = await app.client().login('ops');
+    await runScoring({ db: app.database.db, logger: createLogger({ level: 'silent' }) }, { now: new Date() });
   });
   after(async () => {
     await closeBrowser();
@@ -156,6 +159,62 @@ describe('segments (browser)', function () {
     const id = page.url().split('/').at(-1)!;
     expect((await api.get(`/api/v1/segments/${id}`)).body).to.include({ refreshCron: '0 6 * * *', count: rich.length - 1, method: 'custom' });
     await screenshot(page, 'console-segment-custom');
+    assertNoBrowserErrors(page);
+  });
+
+  it('counts a fixed list, an imported list, a model-score rule and a derived difference live, as the API does', async () => {
+    const cifs = (await app.database.db.selectFrom('customers').select('cif_no').orderBy('cif_no').execute()).map((c) => c.cif_no);
+    const page = await newPage(context);
+    await loginConsole(page, 'ops');
+    const create = async (name: string, method: string, build: () => Promise<void>): Promise<number> => {
+      await page.goto('/console/segments/new');
+      await page.locator('[data-test="segment-name"]').fill(name);
+      await page.locator('[data-test="method"]').getByText(method, { exact: true }).click();
+      await build();
+      const shown = await settledCount(page);
+      await page.locator('[data-test="save"]').click();
+      await page.waitForURL(/\/console\/segments\/[0-9a-f-]{36}$/);
+      return shown;
+    };
+
+    expect(await create('固定名单五人', '固定名单', async () => {
+      await page.locator('[data-test="add-members"]').fill(cifs.slice(0, 5).join('\n'));
+    })).to.equal(5);
+
+    const imported = await create('导入名单四人', '导入名单', async () => {
+      await page.locator('[data-test="cifs"]').fill([...cifs.slice(3, 7), 'CIF-NOT-A-CUSTOMER'].join('\n'));
+      await page.getByText('1 个客户号不在您可见的客户中，已忽略：CIF-NOT-A-CUSTOMER').waitFor();
+    });
+    expect(imported).to.equal(4);
+
+    const score = await create('低流失风险', '模型分圈选', async () => {
+      await page.locator('[data-test="add-condition"]').first().click();
+      const condition = page.locator('[data-test="condition"]').first();
+      await condition.locator('[data-test="field"]').click();
+      // Only score fields are offered for a model-score segment.
+      await page.locator('.el-select-dropdown__item:visible').filter({ hasText: /^M值评分$/ }).waitFor();
+      const offered = await page.locator('.el-select-dropdown__item:visible').allInnerTexts();
+      expect(offered.sort()).to.deep.equal(['F值评分', 'M值评分', 'R值评分', 'RFM分类', '流失概率', '流失风险'].sort());
+      await page.locator('.el-select-dropdown__item:visible').filter({ hasText: /^流失风险$/ }).click();
+      await pick(page, condition.locator('[data-test="value-select"]'), '低');
+    });
+    const lowChurn = await api.post('/api/v1/segments/count', { definition: { method: 'score', filter: { all: [{ field: 'churn_band', op: 'eq', value: 'low' }] } } });
+    expect(score).to.equal(lowChurn.body.count).and.to.be.within(1, 199);
+
+    const derived = await create('导入名单减固定名单', '客群运算', async () => {
+      await page.locator('label').filter({ hasText: '差集（第一个客群排除其余）' }).click();
+      const parts = page.locator('[data-test="derived-parts"]');
+      await parts.click();
+      for (const name of ['导入名单四人', '固定名单五人']) {
+        await page.locator('.el-select-dropdown__item:visible').filter({ hasText: new RegExp(`^${name}（`) }).click();
+      }
+      await page.keyboard.press('Escape');
+    });
+    expect(derived).to.equal(2); // cifs 5 and 6
+    await page.locator('h2', { hasText: '导入名单减固定名单' }).waitFor();
+    expect(await settledCount(page)).to.equal(2);
+    expect(await page.locator('[data-test="summary"]').innerText()).to.equal('「导入名单四人」 排除 「固定名单五人」');
+    await screenshot(page, 'console-segment-derived');
     assertNoBrowserErrors(page);
   });
 
