@@ -59,7 +59,7 @@ describe('dashboard page (browser)', function () {
     expect(await page.locator('[data-test="channel-table"]').innerText()).to.include('card-ZhangWei');
     expect(await page.locator('[data-test="sop-table"]').innerText()).to.include('新客欢迎');
     expect(await page.locator('[data-test="handoff-table"]').innerText()).to.include('投诉');
-    const range = await page.locator('.el-range-input').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+    const range = [await page.locator('.el-range-input').nth(0).inputValue(), await page.locator('.el-range-input').nth(1).inputValue()];
     expect(range).to.deep.equal([addDays(dayIn(new Date()), -29), dayIn(new Date())]);
     await page.waitForTimeout(800); // let the charts finish their entry animation before the picture
     await screenshot(page, 'console-dashboard');

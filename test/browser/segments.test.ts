@@ -24,11 +24,11 @@ async function fillNumber(input: Locator, value: string): Promise<void> {
 
 /** Waits until the live count has settled on a number and returns it. */
 async function settledCount(page: Page): Promise<number> {
-  const el = page.locator('[data-test="live-count"]');
-  await page.waitForFunction(() => document.querySelector('[data-test="live-count"]')?.getAttribute('data-state') === 'ready');
+  const ready = page.locator('[data-test="live-count"][data-state="ready"]');
+  await ready.waitFor();
   await page.waitForTimeout(600); // past the debounce: a later change would have left "ready" by now
-  await page.waitForFunction(() => document.querySelector('[data-test="live-count"]')?.getAttribute('data-state') === 'ready');
-  return Number((await el.innerText()).replace(/,/g, ''));
+  await ready.waitFor();
+  return Number((await ready.innerText()).replace(/,/g, ''));
 }
 
 describe('segments (browser)', function () {
