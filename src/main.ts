@@ -31,7 +31,8 @@ async function main(): Promise<void> {
       const shown = config.PUBLIC_URL ?? `http://localhost:${app.port}`;
       process.stdout.write(
         `\n  星河银行 SCRM (sandbox mode) is running at ${shown}\n` +
-          `  Console login: admin / ${app.demoAdminPassword}\n` +
+          `  Console:       ${shown}/console/  (login: admin / ${app.demoAdminPassword})\n` +
+          `  Sidebar:       ${shown}/sidebar/  (simulated WeCom context: pick a member, then a customer)\n` +
           `  API document:  ${shown}/api/v1/openapi.json\n\n`,
       );
     }

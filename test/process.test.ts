@@ -67,7 +67,7 @@ describe('the service process', function () {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).to.equal(200);
       // The banner is printed just after the server starts listening.
       const deadline = Date.now() + 10_000;
-      while (!run.output().includes('Console login') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (!run.output().includes('API document') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(run.output()).to.contain('admin / process-test-pw');
       const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
         method: 'POST',
