@@ -23,6 +23,9 @@ describe('a dry run', function () {
 
   it('lists who would enrol on a day and what each would receive, and the real run sends exactly that', async () => {
     const template = parseTemplate(await readFile('templates/sop/wealth-maturity.yaml', 'utf8'), 'wealth-maturity.yaml');
+    const taskStep = template.steps.find((s) => s.type === 'task');
+    if (taskStep?.type !== 'task') throw new Error('the template has a task step');
+    taskStep.title = `回访{称呼}：${taskStep.title}`;
     const maturing = (productId: string, date: string) => ({ maturities: [{ productId, date }] });
     const a = await customerWithContact(db(), { name: '钱海', gender: 'M', products: ['p-wm-fi-r2-180'], attrs: maturing('p-wm-fi-r2-180', '2027-04-09') });
     const b = await customerWithContact(db(), { name: '欧阳娜', gender: 'F', products: ['p-wm-mix-r3'], attrs: maturing('p-wm-mix-r3', '2027-04-09'), userid: 'ZhaoMin' });
@@ -57,6 +60,14 @@ describe('a dry run', function () {
     }
     const tasks = await db().selectFrom('sop_tasks').select(['member_userid', 'title']).execute();
     expect(tasks.map((t) => t.member_userid).sort()).to.deep.equal(['LiNa', 'ZhaoMin']);
+    // Task titles are rendered with the customer's variables in the preview as in the real run.
+    for (const c of [a, b]) {
+      const task = tasks.find((t) => t.member_userid === c.userid)!;
+      const planned = byCustomer.get(c.id)!.steps.find((s) => s.kind === 'task')!;
+      expect(task.title).to.match(/^回访.+(先生|女士)：/);
+      expect(planned.action).to.contain(`创建任务「${task.title}」`);
+    }
+    expect(byCustomer.get(noContact.id)!.steps.find((s) => s.kind === 'task')?.action ?? '').to.not.match(/\{/);
   });
 
   it('is available from the API to operations staff, with names masked, for a template not yet published', async () => {

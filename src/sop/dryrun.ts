@@ -7,7 +7,8 @@ import { getSetting } from '../settings/index.js';
 import { nextStepId, type SopStep, type SopTemplate } from './definition.js';
 import { stepContent, waitUntil } from './steps.js';
 import { outOfQuietHours, parseDuration, atLocalTime } from './schedule.js';
-import type { Subject } from './subjects.js';
+import { subjectVariables, type Subject } from './subjects.js';
+import { renderText } from './render.js';
 import { dateSelection, everyone, firings, type Selection } from './triggers.js';
 
 /**
@@ -175,7 +176,21 @@ async function simulate(
     } else if (step.type === 'tag') {
       entry.action = `打标签 +${step.add.join('、') || '无'} -${step.remove.join('、') || '无'}`;
     } else if (step.type === 'task') {
-      entry.action = `创建任务「${step.title}」，${step.dueIn} 内完成`;
+      // As the engine does: no member, no task; a missing variable ends the journey.
+      if (!subject.memberUserid) {
+        entry.action = '创建任务（客户没有跟进的客户经理，跳过）';
+      } else {
+        const vars = subjectVariables(subject, t, ctx.timezone);
+        const title = renderText(step.title, vars);
+        const body = renderText(step.body, vars);
+        const failed = !title.ok ? title : !body.ok ? body : undefined;
+        if (failed && !failed.ok) {
+          entry.error = failed.reason;
+          steps.push({ stepId: step.id, kind: 'end', at: t.toISOString(), action: '旅程因错误终止' });
+          break;
+        }
+        entry.action = `创建任务「${title.ok ? title.text : step.title}」，${step.dueIn} 内完成`;
+      }
     } else if (step.type === 'notify') {
       entry.action = `提醒${step.to === 'member' ? '客户经理' : '网点负责人'}`;
     } else if (step.type === 'branch') {
