@@ -4,14 +4,14 @@ import type { Db } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events.js';
 import type { JobRunner } from '../platform/jobs.js';
 import type { Logger } from '../platform/logger.js';
-import { forbidden, invalid } from '../platform/errors.js';
+import { AppError, forbidden, invalid } from '../platform/errors.js';
 import { auditBy, recordAudit } from '../audit/index.js';
 import { rolesFor } from '../auth/index.js';
 import type { WeComGateway } from './client/index.js';
 import { contactWayImage, createContactWay, deleteContactWay, listContactWays, listMembers, updateContactWay } from './contactWays.js';
 import { jsSdkSignatures, type TicketQuotas } from './jssdk.js';
 import { createCorpTags, deleteCorpTags, listCorpTags, markContactTags, renameCorpTag } from './tags.js';
-import { startReconcile } from './sync/jobs.js';
+import { startReconcileUnlessRunning } from './sync/jobs.js';
 
 export interface WecomRouteDeps {
   db: Db;
@@ -44,14 +44,15 @@ export function registerWecomRoutes(api: Api, deps: WecomRouteDeps): void {
   api.route({
     method: 'post',
     path: '/wecom/sync',
-    summary: 'start a full reconcile of directory, tags, contacts and groups',
+    summary: 'start a full reconcile of directory, tags, contacts and groups (409 while one of the corp is running); progress on the console room as wecom.sync.progress / done / failed',
     tag: 'wecom',
     auth: rolesFor('wecom.manage'),
     status: 202,
     body: withCorp,
     handler: async ({ body, actor, ctx }) => {
       const corpId = await corpOf(body.corpId);
-      const runId = await startReconcile(deps, corpId, `member:${actor!.id}`);
+      const { runId, started } = await startReconcileUnlessRunning(deps, corpId, `member:${actor!.id}`);
+      if (!started) throw new AppError('conflict', `a sync of corp ${corpId} is already running (run ${runId})`, { code: 'sync_running' });
       await recordAudit(db, auditBy(actor!, { ip: ctx.ip, requestId: ctx.state.requestId })('wecom.sync', { targetType: 'corp', targetId: corpId, outcome: 'success', detail: { runId } }));
       return { runId };
     },
@@ -60,13 +61,23 @@ export function registerWecomRoutes(api: Api, deps: WecomRouteDeps): void {
   api.route({
     method: 'get',
     path: '/wecom/sync/runs',
-    summary: 'recent sync runs with their reports (what each repaired)',
+    summary: 'recent sync runs with their reports (what each repaired), checkpoint, last error and who started them',
     tag: 'wecom',
     auth: rolesFor('wecom.read'),
     query: withCorp.extend({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
-    handler: async ({ query }) => ({
-      items: await db.selectFrom('wecom_sync_runs').selectAll().where('corp_id', '=', await corpOf(query.corpId)).orderBy('started_at', 'desc').limit(query.limit).execute(),
-    }),
+    handler: async ({ query }) => {
+      const runs = await db.selectFrom('wecom_sync_runs').selectAll().where('corp_id', '=', await corpOf(query.corpId)).orderBy('started_at', 'desc').limit(query.limit).execute();
+      // A run a staff member started names them (cause `member:<staffId>`).
+      const staffIds = [...new Set(runs.flatMap((r) => (r.cause?.startsWith('member:') ? [r.cause.slice(7)] : [])))].filter((id) => /^[0-9a-f-]{36}$/.test(id));
+      const staff = staffIds.length ? await db.selectFrom('staff').select(['id', 'display_name']).where('id', 'in', staffIds).execute() : [];
+      const names = new Map(staff.map((s) => [s.id, s.display_name]));
+      return {
+        items: runs.map((r) => {
+          const id = r.cause?.startsWith('member:') ? r.cause.slice(7) : undefined;
+          return { ...r, started_by: id ? { id, display_name: names.get(id) ?? null } : null };
+        }),
+      };
+    },
   });
 
   const wayBody = z.object({

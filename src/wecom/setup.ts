@@ -128,7 +128,7 @@ export async function setupWecom(deps: WecomDeps): Promise<WecomLink> {
   defineCallbackJobs(jobs, { db, handlers, logger, onChange });
   if (live) subscribeLiveContacts(events, { db, live });
   const simulator = Boolean(sandbox) && config.sandboxControl;
-  defineSyncJobs(jobs, { db, gateway, logger, registry, events });
+  defineSyncJobs(jobs, { db, gateway, logger, registry, events, live });
 
   const sandboxUrl = sandbox?.url;
   const rawRoutes = [

@@ -20,6 +20,8 @@ export interface Checkpoint {
   chunk?: number;
   cursor?: string;
   pages?: number;
+  /** contacts: relations read so far in this run (for the progress estimate). */
+  seen?: number;
 }
 
 export interface ReconcileReport {
@@ -54,6 +56,40 @@ export interface ReconcileDeps {
   logger: Logger;
 }
 
+/**
+ * Where a run is, for the console's live progress (`wecom.sync.progress`). `percent` is an estimate:
+ * each step has a share (directory 10, tags 5, contacts 70, groups 10, retirement 5), and inside the
+ * contacts step the share read so far is the relations read against the live relations the database
+ * held when the step started (or, with none yet, the chunks of 100 members done).
+ */
+export interface ReconcileProgress {
+  runId: string;
+  corpId: string;
+  /** The step in progress; `done` at the end. */
+  step: Step;
+  /** 1-based number of the step in progress, out of `stepCount` (5). */
+  stepNumber: number;
+  stepCount: number;
+  percent: number;
+  /** In the contacts step: chunks of 100 members done of all, relations read, live relations stored before the step. */
+  contacts: { chunk: number; chunks: number; seen: number; expected: number } | null;
+  /** The report so far, without its samples. */
+  counts: Omit<ReconcileReport, 'samples'>;
+}
+
+export interface ReconcileHooks {
+  /** Called at the start of each step and after each page of contacts; cheap, synchronous. */
+  onProgress?(progress: ReconcileProgress): void;
+}
+
+const WORK_STEPS = STEPS.length - 1;
+const SHARES: Record<Step, [number, number]> = { directory: [0, 10], tags: [10, 15], contacts: [15, 85], groups: [85, 95], retire: [95, 100], done: [100, 100] };
+
+const countsOf = (report: ReconcileReport): Omit<ReconcileReport, 'samples'> => {
+  const { samples: _samples, ...counts } = report;
+  return structuredClone(counts);
+};
+
 export async function createReconcileRun(db: Db, corpId: string, cause: string): Promise<string> {
   const row = await db
     .insertInto('wecom_sync_runs')
@@ -64,7 +100,7 @@ export async function createReconcileRun(db: Db, corpId: string, cause: string):
 }
 
 /** Runs (or resumes) one reconcile run to its end. Throws on failure, leaving the checkpoint for the retry. */
-export async function runReconcile(deps: ReconcileDeps, runId: string): Promise<ReconcileReport> {
+export async function runReconcile(deps: ReconcileDeps, runId: string, hooks: ReconcileHooks = {}): Promise<ReconcileReport> {
   const { db } = deps;
   const run = await db.selectFrom('wecom_sync_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
   if (run.status === 'done') return run.report as unknown as ReconcileReport;
@@ -77,13 +113,22 @@ export async function runReconcile(deps: ReconcileDeps, runId: string): Promise<
     await db.updateTable('wecom_sync_runs').set({ checkpoint: JSON.stringify(next), report: JSON.stringify(report) }).where('id', '=', runId).execute();
   };
   const log = deps.logger.child({ corpId, runId });
+  const progress = (step: Step, contacts: ReconcileProgress['contacts'] = null) => {
+    if (!hooks.onProgress) return;
+    const [from, to] = SHARES[step];
+    let inside = 0;
+    if (contacts) inside = contacts.expected > 0 ? Math.min(contacts.seen / contacts.expected, 0.99) : contacts.chunks ? contacts.chunk / contacts.chunks : 0;
+    const percent = Math.round((from + (to - from) * inside) * 10) / 10;
+    hooks.onProgress({ runId, corpId, step, stepNumber: Math.min(STEPS.indexOf(step) + 1, WORK_STEPS), stepCount: WORK_STEPS, percent, contacts, counts: countsOf(report) });
+  };
 
   while (checkpoint.step !== 'done') {
     const step = checkpoint.step;
+    progress(step);
     if (step === 'directory') await syncDirectory(db, api, corpId, report);
     else if (step === 'tags') Object.assign(report.tags, await storeCorpTags(db, corpId, await api.corpTags()));
     else if (step === 'contacts') {
-      await syncContacts(db, api, corpId, report, checkpoint, save);
+      await syncContacts(db, api, corpId, report, checkpoint, save, (c) => progress('contacts', c));
     } else if (step === 'groups') await syncGroups(db, api, corpId, report, run.started_at);
     else if (step === 'retire') await retireUnseen(db, corpId, report, run.started_at);
     const next = STEPS[STEPS.indexOf(step) + 1]!;
@@ -91,6 +136,7 @@ export async function runReconcile(deps: ReconcileDeps, runId: string): Promise<
     log.debug({ step, next }, 'reconcile step done');
   }
   await db.updateTable('wecom_sync_runs').set({ status: 'done', finished_at: new Date(), report: JSON.stringify(report), error: null }).where('id', '=', runId).execute();
+  progress('done');
   log.info({ report: { ...report, samples: undefined } }, 'reconcile finished');
   return report;
 }
@@ -121,8 +167,24 @@ async function syncDirectory(db: Db, api: WeComApi, corpId: string, report: Reco
   report.members.removed += Number((await gone.executeTakeFirst()).numUpdatedRows);
 }
 
-async function syncContacts(db: Db, api: WeComApi, corpId: string, report: ReconcileReport, checkpoint: Checkpoint, save: (c: Checkpoint) => Promise<void>): Promise<void> {
+async function syncContacts(
+  db: Db,
+  api: WeComApi,
+  corpId: string,
+  report: ReconcileReport,
+  checkpoint: Checkpoint,
+  save: (c: Checkpoint) => Promise<void>,
+  onPage: (c: NonNullable<ReconcileProgress['contacts']>) => void,
+): Promise<void> {
   const members = (await db.selectFrom('wecom_members').select('userid').where('corp_id', '=', corpId).where('deleted_at', 'is', null).where('status', '=', 1).orderBy('userid').execute()).map((m) => m.userid);
+  const { expected } = await db
+    .selectFrom('follow_relations')
+    .select((eb) => eb.fn.countAll<string>().as('expected'))
+    .where('corp_id', '=', corpId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const chunks = Math.ceil(members.length / 100);
+  let seen = checkpoint.seen ?? 0;
   const wayByState = new Map<string, string | null>();
   for (let chunk = checkpoint.chunk ?? 0; chunk * 100 < members.length; chunk++) {
     const userids = members.slice(chunk * 100, chunk * 100 + 100);
@@ -131,6 +193,7 @@ async function syncContacts(db: Db, api: WeComApi, corpId: string, report: Recon
     do {
       const page = await api.contactsByMembers(userids, cursor);
       for (const { external_contact: contact, follow_info: follow } of page.external_contact_list) {
+        seen++;
         const c = await upsertContact(db, corpId, contact);
         if (c !== 'same') report.contacts[c]++;
         const state = follow.state ?? '';
@@ -147,7 +210,8 @@ async function syncContacts(db: Db, api: WeComApi, corpId: string, report: Recon
       }
       cursor = page.next_cursor ?? '';
       pages++;
-      await save(cursor ? { step: 'contacts', chunk, cursor, pages } : { step: 'contacts', chunk: chunk + 1, cursor: '', pages: 0 });
+      await save(cursor ? { step: 'contacts', chunk, cursor, pages, seen } : { step: 'contacts', chunk: chunk + 1, cursor: '', pages: 0, seen });
+      onPage({ chunk: cursor ? chunk : chunk + 1, chunks, seen, expected: Number(expected) });
     } while (cursor);
   }
 }
