@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { bootApp, DEMO_PASSWORD, type TestApp } from './harness.js';
@@ -76,8 +76,10 @@ function watch(page: Page): Page {
   return page;
 }
 
+export type ViewportSize = 'desktop' | 'sidebar' | 'phone';
+
 /** A fresh browser context (own cookies) sized as a desktop, or as the WeCom sidebar / a phone. */
-export async function newContext(app: TestApp, size: 'desktop' | 'sidebar' | 'phone' = 'desktop'): Promise<BrowserContext> {
+export async function newContext(app: TestApp, size: ViewportSize = 'desktop'): Promise<BrowserContext> {
   const b = await launchBrowser();
   const viewport = size === 'desktop' ? { width: 1440, height: 900 } : size === 'sidebar' ? { width: 400, height: 800 } : { width: 390, height: 844 };
   const context = await b.newContext({
@@ -125,4 +127,69 @@ export async function loginConsole(page: Page, username: string, password = DEMO
   await page.getByPlaceholder('请输入密码').fill(password);
   await page.getByRole('button', { name: '登录' }).click();
   await page.locator('[data-test="who"]').waitFor();
+}
+
+/** Clicks a side-menu entry of the console, opening its group first when it is folded. */
+export async function openMenu(page: Page, group: string, item: string): Promise<void> {
+  const entry = page.getByRole('menuitem', { name: item, exact: true });
+  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
+  await entry.click();
+}
+
+/** Picks the first option containing `option` in an Element Plus select (its dropdown is teleported to the body). */
+export async function choose(page: Page, select: Locator, option: string): Promise<void> {
+  await select.click();
+  await page.locator('.el-select-dropdown__item:visible', { hasText: option }).first().click();
+}
+
+export interface BrowserApp {
+  /** The app of this describe block (booted in its `before`). */
+  readonly app: TestApp;
+  /** The running test's own browser context, of the block's size. */
+  readonly context: BrowserContext;
+  /** One more context for the running test (another user, another device); closed when the test ends. */
+  newContext(size?: ViewportSize): Promise<BrowserContext>;
+}
+
+/**
+ * Registers the mocha hooks of a browser test block: the app booted once with `overrides` serving the
+ * built pages, a fresh context per test sized `size` (closed after it, with any extra ones), and the
+ * browser and the app closed at the end. Call it at the top of the `describe`, before the block's own
+ * `before` hooks, which can then use `.app`.
+ */
+export function useBrowserApp(overrides: Record<string, string> = {}, size: ViewportSize = 'desktop'): BrowserApp {
+  let app: TestApp | undefined;
+  let context: BrowserContext | undefined;
+  const extra: BrowserContext[] = [];
+  before(async () => {
+    app = await bootWebApp(overrides);
+  });
+  after(async () => {
+    await closeBrowser();
+    await app?.close();
+    app = undefined;
+  });
+  beforeEach(async () => {
+    context = await newContext(app!, size);
+  });
+  afterEach(async () => {
+    for (const c of extra.splice(0)) await c.close();
+    await context?.close();
+    context = undefined;
+  });
+  return {
+    get app() {
+      if (!app) throw new Error('the app is not booted: use it inside hooks and tests');
+      return app;
+    },
+    get context() {
+      if (!context) throw new Error('no browser context: use it inside a test');
+      return context;
+    },
+    async newContext(s: ViewportSize = size) {
+      const c = await newContext(this.app, s);
+      extra.push(c);
+      return c;
+    },
+  };
 }

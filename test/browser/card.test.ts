@@ -1,21 +1,16 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
-import type { TestApp } from '../harness.js';
 import { until } from '../wecom.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('digital business card (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let phone: BrowserContext;
-  let desktop: BrowserContext;
   let owner: { id: string; username: string; name: string; userid: string };
   let follower: { externalUserid: string; name: string };
   let sharePath: string;
 
+  const web = useBrowserApp({ DEMO_CUSTOMERS: '40' }, 'phone');
   before(async () => {
-    app = await bootWebApp({ DEMO_CUSTOMERS: '40' });
-    const db = app.database.db;
+    const db = web.app.database.db;
     // The account manager with the most WeCom customers, so one of them can be shared with.
     const staff = await db
       .selectFrom('follow_relations as fr')
@@ -37,7 +32,7 @@ describe('digital business card (browser)', function () {
     follower = { externalUserid: f.external_userid, name: f.name };
 
     // The member fills in the card and shares it with a customer in the chat (the sidebar's calls).
-    const member = await app.client().login(owner.username);
+    const member = await web.app.client().login(owner.username);
     const saved = await member.request('PUT', '/api/v1/cards/me', {
       title: '高级理财经理', qualifications: ['AFP金融理财师', '基金从业资格'], theme: 'classic',
       intro: '在星河银行服务八年，擅长家庭资产配置与养老规划，欢迎随时咨询。',
@@ -49,21 +44,9 @@ describe('digital business card (browser)', function () {
     const url = new URL(shared.body.url as string);
     sharePath = `${url.pathname}${url.search}`;
   });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    phone = await newContext(app, 'phone');
-    desktop = await newContext(app, 'desktop');
-  });
-  afterEach(async () => {
-    await phone?.close();
-    await desktop?.close();
-  });
 
   it('open a card page, simulate a scan, and see the new customer attributed to the card', async () => {
-    const page = await newPage(phone);
+    const page = await newPage(web.context);
     await page.goto(sharePath);
     await page.getByRole('heading', { name: owner.name }).waitFor();
     await page.getByText('高级理财经理').waitFor();
@@ -80,7 +63,7 @@ describe('digital business card (browser)', function () {
     await screenshot(page, 'card-page-phone');
 
     // A friend of the customer scans it in WeChat (the sandbox's simulate/scan with the state).
-    const scanned = await fetch(`${app.wecom.sandbox!.url}/sandbox/simulate/scan`, {
+    const scanned = await fetch(`${web.app.wecom.sandbox!.url}/sandbox/simulate/scan`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state, customer: { name: '林晓雨' } }),
     });
     expect(scanned.status).to.equal(200);
@@ -88,7 +71,7 @@ describe('digital business card (browser)', function () {
     expect(scan.userid).to.equal(owner.userid);
 
     // Attributed to the card and to the customer the member shared it with.
-    const ops = await app.client().login('ops');
+    const ops = await web.app.client().login('ops');
     const referral = await until(async () => {
       const r = await ops.get('/api/v1/cards/referrals');
       return (r.body.items as { externalUserid: string }[]).find((i) => i.externalUserid === scan.externalUserid);
@@ -97,10 +80,9 @@ describe('digital business card (browser)', function () {
     expect((referral as unknown as { referrer: unknown }).referrer).to.deep.include({ type: 'customer', name: follower.name });
 
     // And in the console's 名片数据 page.
-    const consolePage = await newPage(desktop);
+    const consolePage = await newPage(await web.newContext('desktop'));
     await loginConsole(consolePage, 'ops');
-    await consolePage.getByText('数据看板', { exact: true }).click();
-    await consolePage.getByRole('menuitem', { name: '名片数据' }).click();
+    await openMenu(consolePage, '数据看板', '名片数据');
     await consolePage.waitForURL(/\/console\/cards$/);
     const row = consolePage.locator('[data-test="card-referrals"] .el-table__row', { hasText: '林晓雨' });
     await row.waitFor();
@@ -117,7 +99,7 @@ describe('digital business card (browser)', function () {
   });
 
   it('shares the card on from the page, keeping the link of whoever shared it', async () => {
-    const page = await newPage(phone);
+    const page = await newPage(web.context);
     await page.goto(sharePath);
     await page.getByRole('button', { name: '分享名片给好友' }).click();
     const link = page.locator('[data-test="share-link"]');
@@ -125,14 +107,14 @@ describe('digital business card (browser)', function () {
     const text = await link.innerText();
     expect(text).to.match(new RegExp(`/card/${owner.id}\\?s=[A-Za-z0-9]{10}$`));
     const token = text.split('?s=')[1]!;
-    const share = await app.database.db.selectFrom('card_shares').select(['sharer_type', 'referrer_external_userid']).where('token', '=', token).executeTakeFirstOrThrow();
+    const share = await web.app.database.db.selectFrom('card_shares').select(['sharer_type', 'referrer_external_userid']).where('token', '=', token).executeTakeFirstOrThrow();
     expect(share).to.deep.equal({ sharer_type: 'visitor', referrer_external_userid: follower.externalUserid });
     await screenshot(page, 'card-share-dialog');
     assertNoBrowserErrors(page);
   });
 
   it('opens a product from the card: the product page renders with its disclosure and leads back to the card', async () => {
-    const page = await newPage(phone);
+    const page = await newPage(web.context);
     await page.goto(sharePath);
     await page.locator('[data-test="card-product"]', { hasText: '星河恒享固收增强180天持有期理财' }).click();
     await page.waitForURL(/\/p\/p-wm-fi-r2-180\?from=/);
@@ -148,44 +130,40 @@ describe('digital business card (browser)', function () {
     assertNoBrowserErrors(page);
   });
   it('the member edits the card in the sidebar, shares it to the customer in the chat, and sees it opened live', async () => {
-    const sidebarContext = await newContext(app, 'sidebar');
-    try {
-      const sidebar = await newPage(sidebarContext);
-      await sidebar.goto('/sidebar/');
-      await sidebar.locator(`[data-test="member-${owner.userid}"]`).click();
-      await sidebar.locator(`[data-test="contact-${follower.externalUserid}"]`).click();
-      await sidebar.locator('[data-test="context"]').waitFor();
-      await sidebar.getByRole('tab', { name: '名片' }).click();
-      const tab = sidebar.locator('[data-test="tab-card"]');
-      await tab.locator('[data-test="card-stats"]').waitFor();
-      await tab.getByPlaceholder('向客户介绍您自己').fill('专注养老规划与稳健配置，周末也可预约面谈。');
-      await tab.getByRole('button', { name: '翡翠绿' }).click();
-      await tab.locator('[data-test="card-save"]').click();
-      await sidebar.getByText('名片已保存').waitFor();
-      const profile = await app.database.db.selectFrom('card_profiles').select(['intro', 'theme']).where('staff_id', '=', owner.id).executeTakeFirstOrThrow();
-      expect(profile).to.deep.equal({ intro: '专注养老规划与稳健配置，周末也可预约面谈。', theme: 'jade' });
+    const sidebarContext = await web.newContext('sidebar');
+    const sidebar = await newPage(sidebarContext);
+    await sidebar.goto('/sidebar/');
+    await sidebar.locator(`[data-test="member-${owner.userid}"]`).click();
+    await sidebar.locator(`[data-test="contact-${follower.externalUserid}"]`).click();
+    await sidebar.locator('[data-test="context"]').waitFor();
+    await sidebar.getByRole('tab', { name: '名片' }).click();
+    const tab = sidebar.locator('[data-test="tab-card"]');
+    await tab.locator('[data-test="card-stats"]').waitFor();
+    await tab.getByPlaceholder('向客户介绍您自己').fill('专注养老规划与稳健配置，周末也可预约面谈。');
+    await tab.getByRole('button', { name: '翡翠绿' }).click();
+    await tab.locator('[data-test="card-save"]').click();
+    await sidebar.getByText('名片已保存').waitFor();
+    const profile = await web.app.database.db.selectFrom('card_profiles').select(['intro', 'theme']).where('staff_id', '=', owner.id).executeTakeFirstOrThrow();
+    expect(profile).to.deep.equal({ intro: '专注养老规划与稳健配置，周末也可预约面谈。', theme: 'jade' });
 
-      await tab.locator('[data-test="card-share"]').click();
-      const link = tab.locator('[data-test="card-share-link"]');
-      await link.waitFor();
-      const url = new URL(await link.innerText());
-      const token = url.searchParams.get('s')!;
-      const share = await app.database.db.selectFrom('card_shares').select(['recipient_external_userid', 'channel']).where('token', '=', token).executeTakeFirstOrThrow();
-      expect(share).to.deep.equal({ recipient_external_userid: follower.externalUserid, channel: 'chat' });
+    await tab.locator('[data-test="card-share"]').click();
+    const link = tab.locator('[data-test="card-share-link"]');
+    await link.waitFor();
+    const url = new URL(await link.innerText());
+    const token = url.searchParams.get('s')!;
+    const share = await web.app.database.db.selectFrom('card_shares').select(['recipient_external_userid', 'channel']).where('token', '=', token).executeTakeFirstOrThrow();
+    expect(share).to.deep.equal({ recipient_external_userid: follower.externalUserid, channel: 'chat' });
 
-      // The customer opens it: the new intro and theme, and the member sees it in the tab at once.
-      const page = await newPage(phone);
-      await page.goto(`${url.pathname}${url.search}`);
-      await page.getByText('专注养老规划与稳健配置，周末也可预约面谈。').waitFor();
-      const header = await page.locator('[data-test="card-head"]').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
-      expect(header).to.equal('rgb(4, 120, 87)');
-      await tab.getByText(`您分享给${follower.name}的名片被打开了`).waitFor();
-      await screenshot(sidebar, 'sidebar-card-tab');
-      await screenshot(page, 'card-page-jade');
-      assertNoBrowserErrors(sidebar);
-      assertNoBrowserErrors(page);
-    } finally {
-      await sidebarContext.close();
-    }
+    // The customer opens it: the new intro and theme, and the member sees it in the tab at once.
+    const page = await newPage(web.context);
+    await page.goto(`${url.pathname}${url.search}`);
+    await page.getByText('专注养老规划与稳健配置，周末也可预约面谈。').waitFor();
+    const header = await page.locator('[data-test="card-head"]').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
+    expect(header).to.equal('rgb(4, 120, 87)');
+    await tab.getByText(`您分享给${follower.name}的名片被打开了`).waitFor();
+    await screenshot(sidebar, 'sidebar-card-tab');
+    await screenshot(page, 'card-page-jade');
+    assertNoBrowserErrors(sidebar);
+    assertNoBrowserErrors(page);
   });
 });

@@ -1,31 +1,14 @@
 import { expect } from 'chai';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
 import { settled } from '../wecom.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-async function choose(page: Page, select: Locator, option: string): Promise<void> {
-  await select.click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: option }).first().click();
-}
+import { assertNoBrowserErrors, choose, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console channel QR codes (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp();
-    context = await newContext(app);
-  });
-  after(async () => {
-    await context?.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp();
 
   it('creates a channel QR code with its image, counts the customers it brings, and offers a simulated scan', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.locator('.el-sub-menu__title', { hasText: '渠道' }).click();
     await page.getByRole('menuitem', { name: '渠道活码', exact: true }).click();
@@ -54,10 +37,10 @@ describe('console channel QR codes (browser)', function () {
     expect(await row.locator('[data-test="customers-total"]').innerText()).to.equal('0');
 
     // Two customers scan it; the list counts them.
-    const sandbox = app.wecom.sandbox!;
+    const sandbox = web.app.wecom.sandbox!;
     sandbox.control.scanQr({ state: 'salon-xihu-06', customer: { name: '沙龙来宾甲' } });
     sandbox.control.scanQr({ state: 'salon-xihu-06', customer: { name: '沙龙来宾乙' } });
-    await settled(app);
+    await settled(web.app);
     await page.getByRole('button', { name: '刷新' }).click();
     await row.locator('[data-test="customers-total"]', { hasText: '2' }).waitFor();
     await screenshot(page, 'console-channels');
@@ -70,7 +53,7 @@ describe('console channel QR codes (browser)', function () {
   });
 
   it('explains a channel state that is already taken, in Chinese', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto('/console/channels');
     await page.locator('[data-test="channels"] tr', { hasText: '西湖支行理财沙龙' }).waitFor();

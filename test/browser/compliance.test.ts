@@ -1,22 +1,12 @@
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-/** Clicks a side-menu entry, opening its group first when it is folded. */
-async function openMenu(page: Page, group: string, item: string): Promise<void> {
-  const entry = page.getByRole('menuitem', { name: item, exact: true });
-  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
-  await entry.click();
-}
+import type { Page } from 'playwright-core';
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console compliance (browser)', function () {
   this.timeout(120_000);
-  let app: TestApp;
-  const contexts: BrowserContext[] = [];
+  const web = useBrowserApp();
   const page = async (username: string): Promise<Page> => {
-    const c = await newContext(app);
-    contexts.push(c);
+    const c = await web.newContext();
     const p = await newPage(c);
     await loginConsole(p, username);
     return p;
@@ -29,15 +19,6 @@ describe('console compliance (browser)', function () {
     await form.getByRole('button', { name: '检查' }).click();
     return p.locator('[data-test="check-result"]');
   };
-
-  before(async () => {
-    app = await bootWebApp();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close();
-    await closeBrowser();
-    await app?.close();
-  });
 
   it('checks a message that breaks a marketing rule and shows the finding in Chinese, marked in the text', async () => {
     const am = await page('am.lina');
@@ -65,7 +46,7 @@ describe('console compliance (browser)', function () {
     const reviewer = await page('compliance');
     await openMenu(reviewer, '合规', '复核队列');
     await reviewer.waitForURL(/\/console\/compliance\/reviews$/);
-    const queued = await app.database.db.selectFrom('compliance_reviews').selectAll().where('text', '=', '这只基金今年收益最高，推荐您关注。').executeTakeFirstOrThrow();
+    const queued = await web.app.database.db.selectFrom('compliance_reviews').selectAll().where('text', '=', '这只基金今年收益最高，推荐您关注。').executeTakeFirstOrThrow();
     const card = reviewer.locator(`[data-test="review-${queued.id}"]`);
     await card.getByText('慎用「最高」').waitFor();
     expect(await card.innerText()).to.contain('张伟').and.contain('来自合规检查');
@@ -77,7 +58,7 @@ describe('console compliance (browser)', function () {
 
     await reviewer.getByRole('radio', { name: '已驳回' }).click({ force: true });
     await reviewer.getByText('：“最高”无依据，请改为客观表述').waitFor();
-    const decided = await app.database.db.selectFrom('compliance_reviews').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow();
+    const decided = await web.app.database.db.selectFrom('compliance_reviews').selectAll().where('id', '=', queued.id).executeTakeFirstOrThrow();
     expect([decided.status, decided.decision_note]).to.deep.equal(['rejected', '“最高”无依据，请改为客观表述']);
     assertNoBrowserErrors(reviewer);
   });

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import catalogue from '../../data/bank/products.json' with { type: 'json' };
 import { createLogger } from '../../src/platform/logger.js';
 import { runScoring } from '../../src/scoring/index.js';
 import { recomputeFactTags } from '../../src/tags/index.js';
-import { testCipher, type TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { testCipher } from '../harness.js';
+import { assertNoBrowserErrors, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 async function pick(page: Page, select: Locator, option: string): Promise<void> {
   await select.click();
@@ -22,14 +22,12 @@ interface Target { id: string; cif_no: string; name: string; mobile_enc: string;
  */
 describe('customers (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
   let target: Target;
   let mobile: string;
 
+  const web = useBrowserApp({ DEMO_CUSTOMERS: '200' });
   before(async () => {
-    app = await bootWebApp({ DEMO_CUSTOMERS: '200' });
-    const db = app.database.db;
+    const db = web.app.database.db;
     const now = new Date();
     await recomputeFactTags(db, { now });
     await runScoring({ db, logger: createLogger({ level: 'silent' }) }, { now });
@@ -42,24 +40,14 @@ describe('customers (browser)', function () {
        ORDER BY c.cif_no LIMIT 1`.execute(db);
     target = rows[0]!;
     mobile = testCipher().decrypt(target.mobile_enc);
-    const admin = await app.client().login('admin');
+    const admin = await web.app.client().login('admin');
     expect((await admin.post('/api/v1/customers/links/unlink', { externalUserid: target.external_userid, reason: '客户更换了微信号' })).status).to.equal(204);
     const bound = await admin.post('/api/v1/customers/links', { externalUserid: target.external_userid, cifNo: target.cif_no, mobile, reason: '网点核验身份证后重新绑定' });
     expect(bound.status, JSON.stringify(bound.body)).to.equal(200);
   });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app);
-  });
-  afterEach(async () => {
-    await context?.close();
-  });
 
   it('searches customers by name, lists them masked, and opens the 360 page with profile, tier, risk, products, tags, scores, WeCom and the timeline', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.locator('.el-sub-menu__title', { hasText: /^客户$/ }).click();
     await page.getByRole('menuitem', { name: '客户查询', exact: true }).click();
@@ -89,7 +77,7 @@ describe('customers (browser)', function () {
     expect(tags).to.include('AUM分层');
     expect(tags).to.include('客户数据'); // the source of fact tags
     expect(await page.locator('[data-test="scores"]').innerText()).to.match(/RFM分类\s+重要|RFM分类\s+一般/);
-    const staffName = (await app.database.db.selectFrom('staff').select('display_name').where('wecom_userid', '=', target.userid).executeTakeFirstOrThrow()).display_name;
+    const staffName = (await web.app.database.db.selectFrom('staff').select('display_name').where('wecom_userid', '=', target.userid).executeTakeFirstOrThrow()).display_name;
     await page.locator('[data-test="wecom"]').getByText(`${staffName}（${target.userid}）`).waitFor();
     const links = await page.locator('[data-test="links"]').innerText();
     expect(links).to.include('人工绑定');
@@ -98,7 +86,7 @@ describe('customers (browser)', function () {
     const timeline = await page.locator('[data-test="timeline"]').innerText();
     expect(timeline).to.include('关联档案');
     expect(timeline).to.include('解除关联');
-    const adminId = (await app.database.db.selectFrom('staff').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow()).id;
+    const adminId = (await web.app.database.db.selectFrom('staff').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow()).id;
     expect(timeline).to.include(`起因：员工（${adminId}）`);
     await screenshot(page, 'console-customer-360');
     await page.locator('[data-test="timeline"]').scrollIntoViewIfNeeded();
@@ -107,12 +95,12 @@ describe('customers (browser)', function () {
   });
 
   it('lets an administrator reveal the full record, which is audited, and filters the list with the builder', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto(`/console/customers/${target.id}`);
     await page.locator('[data-test="reveal"]').click();
     await page.locator('[data-test="mobile"]').getByText(mobile).waitFor();
-    const audit = await app.database.db.selectFrom('audit_log').select('detail').where('action', '=', 'customers.view').where('target_id', '=', target.id)
+    const audit = await web.app.database.db.selectFrom('audit_log').select('detail').where('action', '=', 'customers.view').where('target_id', '=', target.id)
       .orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(audit.detail).to.deep.equal({ revealed: true });
 
@@ -126,17 +114,17 @@ describe('customers (browser)', function () {
     await condition.locator('[data-test="value"] input').fill('500000');
     await condition.locator('[data-test="value"] input').press('Tab');
     await page.getByRole('button', { name: '按条件查询' }).click();
-    const expected = (await app.database.db.selectFrom('customers').select(sql<number>`count(*)::int`.as('n')).where('aum', '>=', '500000').executeTakeFirstOrThrow()).n;
+    const expected = (await web.app.database.db.selectFrom('customers').select(sql<number>`count(*)::int`.as('n')).where('aum', '>=', '500000').executeTakeFirstOrThrow()).n;
     expect(expected).to.be.within(2, 199);
     await page.getByText(`共 ${expected} 条`).waitFor();
     assertNoBrowserErrors(page);
   });
 
   it('shows a branch manager only the customers of their branch', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'bm.liuyang');
     await page.goto('/console/customers');
-    const mine = (await app.database.db.selectFrom('customers').select(sql<number>`count(*)::int`.as('n')).where('branch_id', '=', 'br-hz-xihu').executeTakeFirstOrThrow()).n;
+    const mine = (await web.app.database.db.selectFrom('customers').select(sql<number>`count(*)::int`.as('n')).where('branch_id', '=', 'br-hz-xihu').executeTakeFirstOrThrow()).n;
     expect(mine).to.be.within(1, 199);
     await page.getByText(`共 ${mine} 条`).waitFor();
     expect(await page.getByText('仅显示本网点客户').count()).to.equal(1);

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
-import type { TestApp } from '../harness.js';
 import { addDays, dayIn } from '../../src/dashboard/range.js';
 import { plantDashboard } from '../../src/dashboard/testing.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 /**
  * The dashboard page on the planted week of src/dashboard/testing.ts, placed 20 days ago so that the default
@@ -13,26 +11,14 @@ import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newConte
  */
 describe('dashboard page (browser)', function () {
   this.timeout(120_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
+  const web = useBrowserApp();
   before(async () => {
-    app = await bootWebApp();
-    await plantDashboard(app.database.db, addDays(dayIn(new Date()), -20));
-  });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app);
-  });
-  afterEach(async () => {
-    await context?.close();
+    await plantDashboard(web.app.database.db, addDays(dayIn(new Date()), -20));
   });
 
   it('shows the last 30 days in figures and charts, the funnel with its conversion', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.getByRole('menuitem', { name: '运营数据' }).click();
     await page.waitForURL(/\/console\/dashboard$/);
@@ -69,7 +55,7 @@ describe('dashboard page (browser)', function () {
   });
 
   it('shows a branch manager the figures of their branch, and account managers have no entry', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'bm.liuyang');
     await page.goto('/console/dashboard');
     await page.locator('[data-test="kpi-added"]').waitFor();
@@ -78,7 +64,7 @@ describe('dashboard page (browser)', function () {
     expect(await page.locator('[data-test="kpi-lost"]').innerText()).to.equal('1');
     expect(await page.getByText('本网点客户经理的数据').count()).to.equal(1);
     assertNoBrowserErrors(page);
-    const other = await newPage(context);
+    const other = await newPage(web.context);
     await other.context().clearCookies();
     await loginConsole(other, 'am.lina');
     expect(await other.getByRole('menuitem', { name: '运营数据' }).count()).to.equal(0);

@@ -1,24 +1,12 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 import { generateCustomers } from '../../src/demo/synthetic.js';
 import { CSV_HEADER, csvLine, faultyCsvLine } from '../../src/customers/import/fixtures.js';
 
 describe('console customer import (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp();
-    context = await newContext(app);
-  });
-  after(async () => {
-    await context?.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp();
 
   it('uploads a bank file with a bad row, follows the progress to the end and shows the rejected line in Chinese', async () => {
     // 40 customers; the one on line 12 of the file (the header is line 1) has an impossible mobile number.
@@ -26,7 +14,7 @@ describe('console customer import (browser)', function () {
     const lines = customers.map((c, i) => (i === 10 ? faultyCsvLine(c, 0).line : csvLine(c)));
     const file = Buffer.from([CSV_HEADER, ...lines].join('\n') + '\n', 'utf8');
 
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.locator('.el-sub-menu__title', { hasText: '客户' }).click();
     await page.getByRole('menuitem', { name: '客户导入', exact: true }).click();
@@ -47,13 +35,13 @@ describe('console customer import (browser)', function () {
     await page.locator('[data-test="import-history"] tr', { hasText: '西湖支行客户.csv' }).filter({ hasText: '已完成' }).waitFor();
     await screenshot(page, 'console-import-rejections');
 
-    const stored = await app.database.db.selectFrom('customers').select('cif_no').where('cif_no', 'in', customers.map((c) => c.cifNo)).execute();
+    const stored = await web.app.database.db.selectFrom('customers').select('cif_no').where('cif_no', 'in', customers.map((c) => c.cifNo)).execute();
     expect(stored).to.have.length(39);
     assertNoBrowserErrors(page);
   });
 
   it('refuses a file that is not CSV or JSON Lines before uploading, in Chinese', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto('/console/imports');
     await page.locator('[data-test="import-file"]').setInputFiles({ name: '客户.xlsx', mimeType: 'application/vnd.ms-excel', buffer: Buffer.from('not a csv') });

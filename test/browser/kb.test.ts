@@ -1,36 +1,13 @@
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-/** Clicks a side-menu entry, opening its group first when it is folded. */
-async function openMenu(page: Page, group: string, item: string): Promise<void> {
-  const entry = page.getByRole('menuitem', { name: item, exact: true });
-  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
-  await entry.click();
-}
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console knowledge base (browser)', function () {
   this.timeout(120_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp();
-  });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app);
-  });
-  afterEach(async () => {
-    await context?.close();
-  });
+  const web = useBrowserApp();
 
   it('asks the knowledge base a question and shows the ranked answers with their scores', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await openMenu(page, '内容', '知识库');
     await page.waitForURL(/\/console\/kb$/);
@@ -52,7 +29,7 @@ describe('console knowledge base (browser)', function () {
   });
 
   it('tells that a fraud report goes to a person', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'compliance');
     await page.goto('/console/kb');
     const ask = page.locator('[data-test="kb-ask"]');
@@ -65,7 +42,7 @@ describe('console knowledge base (browser)', function () {
   });
 
   it('creates an entry that search finds at once, and shows who saved it in the history', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.goto('/console/kb');
     await page.getByRole('button', { name: '新建条目' }).click();

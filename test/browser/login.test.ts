@@ -1,29 +1,13 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console login (browser)', function () {
   this.timeout(90_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp();
-  });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app);
-  });
-  afterEach(async () => {
-    await context?.close();
-  });
+  const web = useBrowserApp();
 
   it('sends a visitor without a session to the login page, and a wrong password is explained in Chinese', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await page.goto('/console/audit');
     await page.waitForURL(/\/console\/login\?next=(%2F|\/)audit/);
     await page.getByPlaceholder('请输入用户名').fill('admin');
@@ -35,7 +19,7 @@ describe('console login (browser)', function () {
   });
 
   it('logs in, lands where it was going, shows the role in Chinese and the menu for that role', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await page.goto('/console/audit');
     await page.getByPlaceholder('请输入用户名').fill('admin');
     await page.getByPlaceholder('请输入密码').fill('demo-password-123');
@@ -49,7 +33,7 @@ describe('console login (browser)', function () {
   });
 
   it('logs out and a reload asks for the login again', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     expect(await page.locator('[data-test="who"]').innerText()).to.include('运营');
     // The audit log is not for operations staff: no menu entry.

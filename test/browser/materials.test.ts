@@ -1,36 +1,12 @@
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-/** Clicks a side-menu entry, opening its group first when it is folded. */
-async function openMenu(page: Page, group: string, item: string): Promise<void> {
-  const entry = page.getByRole('menuitem', { name: item, exact: true });
-  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
-  await entry.click();
-}
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console material library (browser)', function () {
   this.timeout(120_000);
-  let app: TestApp;
-  const contexts: BrowserContext[] = [];
-  const context = async () => {
-    const c = await newContext(app);
-    contexts.push(c);
-    return c;
-  };
-
-  before(async () => {
-    app = await bootWebApp();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp();
 
   it('lets operations write a link material and submit it, and compliance approve it', async () => {
-    const ops = await newPage(await context());
+    const ops = await newPage(web.context);
     await loginConsole(ops, 'ops');
     await openMenu(ops, '内容', '素材库');
     await ops.waitForURL(/\/console\/materials$/);
@@ -52,7 +28,7 @@ describe('console material library (browser)', function () {
     expect(await detail.locator('[data-test="material-verdict"]').innerText()).to.equal('通过');
     assertNoBrowserErrors(ops);
 
-    const reviewer = await newPage(await context());
+    const reviewer = await newPage(await web.newContext());
     await loginConsole(reviewer, 'compliance');
     await reviewer.goto('/console/materials');
     // Compliance starts on the materials waiting for review.
@@ -67,13 +43,13 @@ describe('console material library (browser)', function () {
     await reviewer.waitForTimeout(500); // tags zoom in when they appear
     await screenshot(reviewer, 'console-material-approved');
 
-    const row = await app.database.db.selectFrom('materials').selectAll().where('title', '=', '六月网点开放日').executeTakeFirstOrThrow();
+    const row = await web.app.database.db.selectFrom('materials').selectAll().where('title', '=', '六月网点开放日').executeTakeFirstOrThrow();
     expect([row.status, row.review_note]).to.deep.equal(['approved', '内容合规，可以使用']);
     assertNoBrowserErrors(reviewer);
   });
 
   it('shows the compliance gate’s findings on a draft, in Chinese, marked in the text', async () => {
-    const ops = await newPage(await context());
+    const ops = await newPage(web.context);
     await loginConsole(ops, 'ops');
     await ops.goto('/console/materials');
     await ops.getByRole('button', { name: '新建素材' }).click();

@@ -1,33 +1,14 @@
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
 import { until } from '../wecom.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-/** Clicks a side-menu entry, opening its group first when it is folded. */
-async function openMenu(page: Page, group: string, item: string): Promise<void> {
-  const entry = page.getByRole('menuitem', { name: item, exact: true });
-  if (!(await entry.isVisible())) await page.locator('.el-sub-menu__title', { hasText: group }).click();
-  await entry.click();
-}
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console auto-reply rules (browser)', function () {
   this.timeout(120_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp({ OUTBOX_POLL_MS: '200' });
-  });
-  after(async () => {
-    await context?.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp({ OUTBOX_POLL_MS: '200' });
 
   it('creates an auto-reply rule that answers a customer, and shows the answer in the reply log', async () => {
-    context = await newContext(app);
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await openMenu(page, '内容', '自动回复规则');
     await page.waitForURL(/\/console\/replies$/);
@@ -52,13 +33,13 @@ describe('console auto-reply rules (browser)', function () {
     await page.waitForTimeout(500);
     await screenshot(page, 'console-reply-rules');
 
-    const stored = await app.database.db.selectFrom('reply_rules').selectAll().where('name', '=', '营业时间').executeTakeFirstOrThrow();
+    const stored = await web.app.database.db.selectFrom('reply_rules').selectAll().where('name', '=', '营业时间').executeTakeFirstOrThrow();
     expect([stored.match_type, stored.pattern, stored.priority]).to.deep.equal(['keyword', '营业时间|几点开门', 10]);
 
     // A customer asks through WeChat customer service; the rule answers, and the log shows it.
-    app.wecom.sandbox!.control.kfCustomerMessage({ text: '请问你们网点几点开门？', externalUserid: 'wmBrowserRule' });
+    web.app.wecom.sandbox!.control.kfCustomerMessage({ text: '请问你们网点几点开门？', externalUserid: 'wmBrowserRule' });
     await until(async () => {
-      const r = await app.database.db.selectFrom('reply_log').select('decision').where('external_userid', '=', 'wmBrowserRule').executeTakeFirst();
+      const r = await web.app.database.db.selectFrom('reply_log').select('decision').where('external_userid', '=', 'wmBrowserRule').executeTakeFirst();
       return r?.decision === 'rule' ? r : undefined;
     }, 20_000, 'the rule to answer');
     await openMenu(page, '内容', '自动回复记录');

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { createLogger } from '../../src/platform/logger.js';
 import { runScoring } from '../../src/scoring/index.js';
-import type { TestApp, TestClient } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, browserErrors, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import type { TestClient } from '../harness.js';
+import { assertNoBrowserErrors, browserErrors, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 /** Picks an option of an Element Plus select by its exact text (options live in a popper at the end of the body). */
 async function pick(page: Page, select: Locator, ...options: string[]): Promise<void> {
@@ -33,28 +33,16 @@ async function settledCount(page: Page): Promise<number> {
 
 describe('segments (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
   let api: TestClient;
 
+  const web = useBrowserApp({ DEMO_CUSTOMERS: '200' });
   before(async () => {
-    app = await bootWebApp({ DEMO_CUSTOMERS: '200' });
-    api = await app.client().login('ops');
-    await runScoring({ db: app.database.db, logger: createLogger({ level: 'silent' }) }, { now: new Date() });
-  });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app);
-  });
-  afterEach(async () => {
-    await context?.close();
+    api = await web.app.client().login('ops');
+    await runScoring({ db: web.app.database.db, logger: createLogger({ level: 'silent' }) }, { now: new Date() });
   });
 
   it('builds a segment and sees its count: the live count equals the API count for the rule, and the saved segment previews masked rows', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.locator('.el-sub-menu__title', { hasText: /^客户$/ }).click();
     await page.getByRole('menuitem', { name: '客群', exact: true }).click();
@@ -129,11 +117,11 @@ describe('segments (browser)', function () {
   });
 
   it('adds and excludes customers of a custom rule, counts them live, and keeps the refresh schedule', async () => {
-    const customers = (await app.database.db.selectFrom('customers').select(['cif_no', 'aum']).orderBy('cif_no').execute());
+    const customers = (await web.app.database.db.selectFrom('customers').select(['cif_no', 'aum']).orderBy('cif_no').execute());
     const rich = customers.filter((c) => Number(c.aum) >= 500_000);
     const poor = customers.filter((c) => Number(c.aum) < 500_000);
     expect(rich.length).to.be.above(2);
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.goto('/console/segments/new');
     await page.locator('[data-test="segment-name"]').fill('高资产客户（含手工调整）');
@@ -163,8 +151,8 @@ describe('segments (browser)', function () {
   });
 
   it('counts a fixed list, an imported list, a model-score rule and a derived difference live, as the API does', async () => {
-    const cifs = (await app.database.db.selectFrom('customers').select('cif_no').orderBy('cif_no').execute()).map((c) => c.cif_no);
-    const page = await newPage(context);
+    const cifs = (await web.app.database.db.selectFrom('customers').select('cif_no').orderBy('cif_no').execute()).map((c) => c.cif_no);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     const create = async (name: string, method: string, build: () => Promise<void>): Promise<number> => {
       await page.goto('/console/segments/new');
@@ -219,7 +207,7 @@ describe('segments (browser)', function () {
   });
 
   it('shows the server’s refusal of a rule in Chinese beside the condition at fault', async () => {
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.goto('/console/segments/new');
     const first = page.locator('[data-test="condition"]').nth(0);

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { BrowserContext, Page } from 'playwright-core';
-import { testCipher, type TestApp } from '../harness.js';
+import type { Page } from 'playwright-core';
+import { testCipher } from '../harness.js';
 import { until } from '../wecom.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 /**
  * The WeCom sidebar in the sandbox: the simulated context (pick a member, sign in through the sandbox's
@@ -10,31 +10,19 @@ import { assertNoBrowserErrors, bootWebApp, closeBrowser, newContext, newPage, s
  */
 describe('the WeCom sidebar (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
+  const web = useBrowserApp({ DEMO_CUSTOMERS: '30', WECOM_SYNC_ON_START: 'true' }, 'sidebar');
   before(async () => {
-    app = await bootWebApp({ DEMO_CUSTOMERS: '30', WECOM_SYNC_ON_START: 'true' });
     // The first sync brings the corp tags and the relations' tags from the sandbox.
     await until(async () => {
-      const run = await app.database.db.selectFrom('wecom_sync_runs').select('status').executeTakeFirst();
+      const run = await web.app.database.db.selectFrom('wecom_sync_runs').select('status').executeTakeFirst();
       return run && run.status !== 'running';
     }, 60_000, 'the first WeCom sync');
-  });
-  after(async () => {
-    await closeBrowser();
-    await app?.close();
-  });
-  beforeEach(async () => {
-    context = await newContext(app, 'sidebar');
-  });
-  afterEach(async () => {
-    await context?.close();
   });
 
   /** A live, linked relation of the member, skipping the contacts other tests took. */
   async function linkedContact(userid: string, skip: string[] = []) {
-    const rows = await app.database.db
+    const rows = await web.app.database.db
       .selectFrom('follow_relations as fr')
       .innerJoin('external_contacts as ec', (j) => j.onRef('ec.corp_id', '=', 'fr.corp_id').onRef('ec.external_userid', '=', 'fr.external_userid'))
       .innerJoin('customers as c', 'c.id', 'ec.customer_id')
@@ -61,17 +49,17 @@ describe('the WeCom sidebar (browser)', function () {
 
   it('open the sidebar for a sandbox customer and tag them (the sandbox sees the tag)', async () => {
     const contact = await linkedContact('LiNa');
-    const held = await app.database.db.selectFrom('wecom_contact_tags').select('tag_id').where('userid', '=', 'LiNa').where('external_userid', '=', contact.external_userid).execute();
-    const tag = await app.database.db
+    const held = await web.app.database.db.selectFrom('wecom_contact_tags').select('tag_id').where('userid', '=', 'LiNa').where('external_userid', '=', contact.external_userid).execute();
+    const tag = await web.app.database.db
       .selectFrom('wecom_tags')
       .select(['tag_id', 'name'])
       .where('deleted_at', 'is', null)
       .where('tag_id', 'not in', [...held.map((h) => h.tag_id), ''])
       .orderBy('tag_id')
       .executeTakeFirstOrThrow();
-    expect(app.wecom.sandbox!.world.follow('LiNa', contact.external_userid)!.tagIds).to.not.include(tag.tag_id);
+    expect(web.app.wecom.sandbox!.world.follow('LiNa', contact.external_userid)!.tagIds).to.not.include(tag.tag_id);
 
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await page.goto('/sidebar/');
     await page.getByText('第一步：选择以哪位成员身份登录').waitFor();
     await screenshot(page, 'sidebar-sandbox-members');
@@ -96,8 +84,8 @@ describe('the WeCom sidebar (browser)', function () {
     await screenshot(page, 'sidebar-tagged');
 
     // The sandbox world's follow relation carries the tag, and the product recorded the member's change.
-    expect(app.wecom.sandbox!.world.follow('LiNa', contact.external_userid)!.tagIds).to.include(tag.tag_id);
-    const stored = await app.database.db.selectFrom('wecom_contact_tags').selectAll().where('userid', '=', 'LiNa').where('external_userid', '=', contact.external_userid).where('tag_id', '=', tag.tag_id).executeTakeFirstOrThrow();
+    expect(web.app.wecom.sandbox!.world.follow('LiNa', contact.external_userid)!.tagIds).to.include(tag.tag_id);
+    const stored = await web.app.database.db.selectFrom('wecom_contact_tags').selectAll().where('userid', '=', 'LiNa').where('external_userid', '=', contact.external_userid).where('tag_id', '=', tag.tag_id).executeTakeFirstOrThrow();
     expect(stored.source).to.equal('member');
     assertNoBrowserErrors(page);
   });
@@ -105,7 +93,7 @@ describe('the WeCom sidebar (browser)', function () {
   it('unlinks a contact and binds it again after checking the customer’s identity', async () => {
     const contact = await linkedContact('LiuQiang');
     const mobile = testCipher().decrypt(contact.mobile_enc!);
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await openSidebar(page, 'LiuQiang', contact.external_userid);
     const tab = page.locator('[data-test="tab-customer"]');
     await tab.getByText('已关联客户档案').waitFor();
@@ -114,7 +102,7 @@ describe('the WeCom sidebar (browser)', function () {
     await page.locator('[data-test="unlink-reason"] textarea').fill('测试：先解除再核验绑定');
     await page.getByRole('button', { name: '解除', exact: true }).click();
     await page.getByText('该企业微信客户尚未关联银行客户档案').waitFor();
-    expect((await app.database.db.selectFrom('external_contacts').select('customer_id').where('external_userid', '=', contact.external_userid).executeTakeFirstOrThrow()).customer_id).to.equal(null);
+    expect((await web.app.database.db.selectFrom('external_contacts').select('customer_id').where('external_userid', '=', contact.external_userid).executeTakeFirstOrThrow()).customer_id).to.equal(null);
 
     await tab.locator('[data-test="bind-cif"] input').fill(contact.cif_no);
     await tab.locator('[data-test="bind-mobile"] input').fill(mobile);
@@ -125,13 +113,13 @@ describe('the WeCom sidebar (browser)', function () {
     await tab.getByText(contact.cif_no, { exact: true }).waitFor();
     await screenshot(page, 'sidebar-bound');
 
-    const link = await app.database.db.selectFrom('customer_links').selectAll().where('external_userid', '=', contact.external_userid).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const link = await web.app.database.db.selectFrom('customer_links').selectAll().where('external_userid', '=', contact.external_userid).orderBy('id', 'desc').executeTakeFirstOrThrow();
     expect(link).to.include({ action: 'link', method: 'manual', customer_id: contact.customer_id, reason: '客户在会话中提供手机号，与档案一致' });
     assertNoBrowserErrors(page);
   });
 
   it('shows a new SOP task as it arrives, puts its prepared text in the chat and marks the other done', async () => {
-    const ops = await app.client().login('ops');
+    const ops = await web.app.client().login('ops');
     const source = `key: sidebar-welcome
 name: 侧边栏测试旅程
 trigger:
@@ -154,13 +142,13 @@ steps:
     expect((await ops.post(`/api/v1/sop/templates/${created.body.id}/publish`)).status).to.equal(200);
 
     const contact = await linkedContact('ZhouJie');
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await openSidebar(page, 'ZhouJie', contact.external_userid);
     await page.getByRole('tab', { name: '任务' }).click();
     await page.locator('[data-test="tab-tasks"]').getByText('没有待办任务').waitFor();
 
     // A customer scans the member's channel code: the journey starts and gives the member two tasks, live.
-    const scan = app.wecom.sandbox!.control.scanQr({ userid: 'ZhouJie', state: 'sidebar-1', customer: { name: '郑一', gender: 1 } });
+    const scan = web.app.wecom.sandbox!.control.scanQr({ userid: 'ZhouJie', state: 'sidebar-1', customer: { name: '郑一', gender: 1 } });
     await page.getByText('新任务：').first().waitFor({ timeout: 30_000 });
     await screenshot(page, 'sidebar-task-alert');
 
@@ -171,24 +159,24 @@ steps:
     await tasks.getByText('了解客户需求').waitFor();
     await screenshot(page, 'sidebar-tasks');
 
-    const rows = await app.database.db.selectFrom('sop_tasks').selectAll().where('external_userid', '=', scan.externalUserid).orderBy('kind').execute();
+    const rows = await web.app.database.db.selectFrom('sop_tasks').selectAll().where('external_userid', '=', scan.externalUserid).orderBy('kind').execute();
     const send = rows.find((r) => r.kind === 'send')!;
     const todo = rows.find((r) => r.kind === 'todo')!;
     await tasks.locator(`[data-test="task-${todo.id}"] [data-test="task-done"]`).click();
     await page.getByText('任务已完成').waitFor();
-    await until(async () => (await app.database.db.selectFrom('sop_tasks').select('status').where('id', '=', todo.id).executeTakeFirstOrThrow()).status === 'done', 10_000, 'the task to be done');
+    await until(async () => (await web.app.database.db.selectFrom('sop_tasks').select('status').where('id', '=', todo.id).executeTakeFirstOrThrow()).status === 'done', 10_000, 'the task to be done');
 
     await tasks.locator(`[data-test="task-${send.id}"]`).getByRole('button', { name: '放入聊天并完成' }).click();
     const chat = page.locator('[data-test="sandbox-chat"]');
     await chat.getByText(send.body).waitFor();
     await screenshot(page, 'sidebar-task-sent');
-    await until(async () => (await app.database.db.selectFrom('outbox').select('status').where('id', '=', send.outbox_id!).executeTakeFirstOrThrow()).status === 'sent', 10_000, 'the prepared message to be sent');
+    await until(async () => (await web.app.database.db.selectFrom('outbox').select('status').where('id', '=', send.outbox_id!).executeTakeFirstOrThrow()).status === 'sent', 10_000, 'the prepared message to be sent');
     assertNoBrowserErrors(page);
   });
 
   it('suggests replies to the customer’s question and puts one in the chat (the sandbox shows it)', async () => {
     const contact = await linkedContact('WangFang');
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await openSidebar(page, 'WangFang', contact.external_userid);
     await page.getByRole('tab', { name: '助手' }).click();
     const tab = page.locator('[data-test="tab-assistant"]');
@@ -206,24 +194,24 @@ steps:
     await screenshot(page, 'sidebar-sandbox-chat');
 
     const row = await until(
-      () => app.database.db.selectFrom('outbox').selectAll().where('channel', '=', 'sidebar').where('recipient', '=', contact.external_userid).where('status', '=', 'sent').executeTakeFirst(),
+      () => web.app.database.db.selectFrom('outbox').selectAll().where('channel', '=', 'sidebar').where('recipient', '=', contact.external_userid).where('status', '=', 'sent').executeTakeFirst(),
       10_000,
       'the reply recorded as sent',
     );
     expect(row).to.include({ sender: 'WangFang', customer_id: contact.customer_id, purpose: 'service', ref_type: 'sidebar_suggestion' });
     expect((row.payload as { text: string }).text.startsWith(text.slice(0, 20))).to.equal(true);
-    const timeline = await app.database.db.selectFrom('timeline_events').select('summary').where('kind', '=', 'message_out').where('external_userid', '=', contact.external_userid).execute();
+    const timeline = await web.app.database.db.selectFrom('timeline_events').select('summary').where('kind', '=', 'message_out').where('external_userid', '=', contact.external_userid).execute();
     expect(timeline.map((t) => t.summary).join()).to.contain('王芳在会话中发送');
     assertNoBrowserErrors(page);
   });
 
   it('shows scores and suitable products, checks a draft against the gate, and sends an approved material', async () => {
-    const ops = await app.client().login('ops');
+    const ops = await web.app.client().login('ops');
     expect((await ops.post('/api/v1/scoring/run')).status).to.equal(202);
     const contact = await linkedContact('WangFang');
-    await until(() => app.database.db.selectFrom('customer_scores').select('customer_id').where('customer_id', '=', contact.customer_id).executeTakeFirst(), 60_000, 'the scores');
+    await until(() => web.app.database.db.selectFrom('customer_scores').select('customer_id').where('customer_id', '=', contact.customer_id).executeTakeFirst(), 60_000, 'the scores');
 
-    const page = await newPage(context);
+    const page = await newPage(web.context);
     await openSidebar(page, 'WangFang', contact.external_userid);
     const scores = page.locator('[data-test="scores"]');
     await scores.getByText('RFM 分类').waitFor();
@@ -254,11 +242,11 @@ steps:
     await send.click();
     await page.locator('[data-test="sandbox-chat"] .bubble').first().waitFor();
     const row = await until(
-      () => app.database.db.selectFrom('outbox').selectAll().where('channel', '=', 'sidebar').where('ref_type', '=', 'material').where('recipient', '=', contact.external_userid).where('status', '=', 'sent').executeTakeFirst(),
+      () => web.app.database.db.selectFrom('outbox').selectAll().where('channel', '=', 'sidebar').where('ref_type', '=', 'material').where('recipient', '=', contact.external_userid).where('status', '=', 'sent').executeTakeFirst(),
       10_000,
       'the material recorded as sent',
     );
-    const material = await app.database.db.selectFrom('materials').select(['title', 'status']).where('id', '=', row.ref_id!).executeTakeFirstOrThrow();
+    const material = await web.app.database.db.selectFrom('materials').select(['title', 'status']).where('id', '=', row.ref_id!).executeTakeFirstOrThrow();
     expect(material).to.deep.equal({ title, status: 'approved' });
     assertNoBrowserErrors(page);
   });

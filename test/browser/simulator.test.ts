@@ -1,38 +1,17 @@
 import { expect } from 'chai';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-/** Picks an option of an Element Plus select (its dropdown is teleported to the body). */
-async function choose(page: Page, select: Locator, option: string): Promise<void> {
-  await select.click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: option }).first().click();
-}
+import { assertNoBrowserErrors, choose, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console sandbox simulator and callback inbox (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  const contexts: BrowserContext[] = [];
-  const context = async () => {
-    const c = await newContext(app);
-    contexts.push(c);
-    return c;
-  };
-
+  const web = useBrowserApp();
   before(async () => {
-    app = await bootWebApp();
-    const ops = await app.client().login('ops');
+    const ops = await web.app.client().login('ops');
     const code = await ops.post('/api/v1/wecom/contact-ways', { name: '西湖大堂立牌', members: ['ZhangWei'], welcomeText: '您好，我是{客户经理}，欢迎来到星河银行西湖支行。' });
     expect(code.status).to.equal(201);
   });
-  after(async () => {
-    for (const c of contexts) await c.close();
-    await closeBrowser();
-    await app?.close();
-  });
 
   it('makes a customer scan a code and shows the callback, the new customer and the welcome as they happen', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.locator('.el-sub-menu__title', { hasText: '系统' }).click();
     await page.getByRole('menuitem', { name: '沙箱模拟器', exact: true }).click();
@@ -58,7 +37,7 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
   });
 
   it('makes that customer write to customer service and shows the message handled', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'ops');
     await page.goto('/console/simulator');
     await page.getByRole('tab', { name: '发消息' }).click();
@@ -75,7 +54,7 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
   });
 
   it('makes the member tag that customer, then the customer delete the member, and the product follows both', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto('/console/simulator');
     await page.getByRole('tab', { name: '成员打标签' }).click();
@@ -93,21 +72,21 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
     await page.getByText('已模拟「林晓雨」删除张伟。').waitFor();
     await page.locator('[data-test="inbox-stream"] tr', { hasText: '客户删除成员' }).filter({ hasText: '已处理' }).first().waitFor();
     await screenshot(page, 'console-simulator-delete');
-    const relation = await app.database.db
+    const relation = await web.app.database.db
       .selectFrom('follow_relations as fr')
       .innerJoin('external_contacts as ec', (j) => j.onRef('ec.corp_id', '=', 'fr.corp_id').onRef('ec.external_userid', '=', 'fr.external_userid'))
       .select(['fr.deleted_by', 'fr.external_userid'])
       .where('ec.name', '=', '林晓雨')
       .executeTakeFirstOrThrow();
     expect(relation.deleted_by).to.equal('customer');
-    const tagId = app.wecom.sandbox!.world.tagGroups.find((g) => g.group_name === '意向')!.tag.find((t) => t.name === '养老规划')!.id;
-    const tags = await app.database.db.selectFrom('wecom_contact_tags').select('tag_id').where('external_userid', '=', relation.external_userid).execute();
+    const tagId = web.app.wecom.sandbox!.world.tagGroups.find((g) => g.group_name === '意向')!.tag.find((t) => t.name === '养老规划')!.id;
+    const tags = await web.app.database.db.selectFrom('wecom_contact_tags').select('tag_id').where('external_userid', '=', relation.external_userid).execute();
     expect(tags.map((t) => t.tag_id)).to.include(tagId);
     assertNoBrowserErrors(page);
   });
 
   it('shows the callback inbox to the administrator, with new records arriving live', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto('/console/inbox');
     const table = page.locator('[data-test="inbox-table"]');
@@ -115,7 +94,7 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
     await page.waitForLoadState('networkidle');
     const before = await table.locator('tbody tr').count();
 
-    app.wecom.sandbox!.control.scanQr({ userid: 'LiNa', customer: { name: '直接添加' } });
+    web.app.wecom.sandbox!.control.scanQr({ userid: 'LiNa', customer: { name: '直接添加' } });
     await page.locator('[data-test="inbox-live-count"]').waitFor();
     await page.waitForFunction(`document.querySelectorAll('[data-test="inbox-table"] tbody tr').length > ${before}`);
     await table.locator('tr', { hasText: '添加客户' }).filter({ hasText: '已处理' }).first().waitFor();
@@ -125,7 +104,7 @@ describe('console sandbox simulator and callback inbox (browser)', function () {
   });
 
   it('hides the simulator from compliance staff', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'compliance');
     await page.locator('.el-sub-menu__title', { hasText: '系统' }).click();
     await page.getByRole('menuitem', { name: '审计日志', exact: true }).waitFor();

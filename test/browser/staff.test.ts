@@ -1,34 +1,12 @@
 import { expect } from 'chai';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import type { TestApp } from '../harness.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
-
-async function choose(page: Page, select: Locator, option: string): Promise<void> {
-  await select.click();
-  await page.locator('.el-select-dropdown__item:visible', { hasText: option }).first().click();
-}
+import { assertNoBrowserErrors, choose, loginConsole, newPage, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console staff and roles (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  const contexts: BrowserContext[] = [];
-  const context = async () => {
-    const c = await newContext(app);
-    contexts.push(c);
-    return c;
-  };
-
-  before(async () => {
-    app = await bootWebApp();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp();
 
   it('lets the administrator open an account manager bound to a WeCom member, who can then log in', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.locator('.el-sub-menu__title', { hasText: '系统' }).click();
     await page.getByRole('menuitem', { name: '员工与角色', exact: true }).click();
@@ -54,18 +32,18 @@ describe('console staff and roles (browser)', function () {
     expect(text).to.contain('林晓').and.contain('客户经理').and.contain('西湖支行').and.contain('LinXiao').and.contain('正常');
     await page.locator('[data-test="staff-table"] .el-loading-mask').waitFor({ state: 'hidden' });
     await screenshot(page, 'console-staff');
-    const audit = await app.database.db.selectFrom('audit_log').select('detail').where('action', '=', 'staff.create').executeTakeFirstOrThrow();
+    const audit = await web.app.database.db.selectFrom('audit_log').select('detail').where('action', '=', 'staff.create').executeTakeFirstOrThrow();
     expect(audit.detail).to.deep.include({ username: 'am.linxiao', role: 'account_manager', branchId: 'br-hz-xihu' });
     assertNoBrowserErrors(page);
 
-    const newcomer = await newPage(await context());
+    const newcomer = await newPage(await web.newContext());
     await loginConsole(newcomer, 'am.linxiao', 'lin-xiao-password-1');
     expect(await newcomer.locator('[data-test="who"]').innerText()).to.contain('林晓').and.contain('客户经理');
     assertNoBrowserErrors(newcomer);
   });
 
   it('shows a branch manager the staff of their branch, read-only', async () => {
-    const page = await newPage(await context());
+    const page = await newPage(web.context);
     await loginConsole(page, 'bm.liuyang');
     await page.goto('/console/staff');
     const table = page.locator('[data-test="staff-table"]');
