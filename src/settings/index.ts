@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../platform/db/database.js';
-import { invalid, notFound } from '../platform/errors.js';
+import { conflict, invalid, notFound, type FieldIssue } from '../platform/errors.js';
 
 /**
  * Runtime settings that operations or compliance staff change without a deploy (quiet hours,
@@ -16,10 +17,20 @@ const isoDate = z
     return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
   }, 'not a calendar date');
 
+/** An IANA time zone this runtime knows (Asia/Shanghai, UTC, ...). */
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'unknown time zone');
+
 export const SETTINGS = {
   'outbound.quietHours': {
     description: '免打扰时段：此时段内不向客户发送自动消息',
-    schema: z.object({ start: hhmm, end: hhmm, timezone: z.string().default('Asia/Shanghai') }),
+    schema: z.object({ start: hhmm, end: hhmm, timezone: timeZone.default('Asia/Shanghai') }),
     default: { start: '21:00', end: '08:00', timezone: 'Asia/Shanghai' },
   },
   'outbound.customerQuota': {
@@ -31,7 +42,11 @@ export const SETTINGS = {
     description: 'AUM 分层阈值（元）：潜力、财富、私行的下限',
     schema: z
       .object({ potential: z.number().min(0), wealth: z.number().min(0), private: z.number().min(0) })
-      .refine((t) => t.potential < t.wealth && t.wealth < t.private, 'thresholds must increase'),
+      // Named at the threshold that is out of order, so a form can show it there.
+      .superRefine((t, ctx) => {
+        if (t.wealth <= t.potential) ctx.addIssue({ code: 'custom', path: ['wealth'], message: 'thresholds must increase: must be above potential' });
+        if (t.private <= t.wealth) ctx.addIssue({ code: 'custom', path: ['private'], message: 'thresholds must increase: must be above wealth' });
+      }),
     default: { potential: 50_000, wealth: 500_000, private: 6_000_000 },
   },
   'replies.thresholds': {
@@ -48,7 +63,12 @@ export const SETTINGS = {
     description: '工作日历：法定节假日与调休上班日（用于“下一个工作日”）',
     schema: z
       .object({ holidays: z.array(isoDate).max(500), workdays: z.array(isoDate).max(200) })
-      .refine((c) => !c.holidays.some((d) => c.workdays.includes(d)), 'a date cannot be both a holiday and a workday'),
+      .superRefine((c, ctx) => {
+        const holidays = new Set(c.holidays);
+        c.workdays.forEach((d, i) => {
+          if (holidays.has(d)) ctx.addIssue({ code: 'custom', path: ['workdays', i], message: 'a date cannot be both a holiday and a workday' });
+        });
+      }),
     // The State Council's notice for 2026 (国办发明电, 4 November 2025); every day of each block is listed,
     // weekends included. 2027 元旦 is assumed to be 1–3 January until that year's notice is published:
     // operations staff maintain this list each year.
@@ -79,7 +99,11 @@ export async function getSetting<K extends SettingKey>(db: Db, key: K): Promise<
 }
 
 export async function listSettings(db: Db) {
-  const rows = await db.selectFrom('settings').selectAll().execute();
+  const rows = await db
+    .selectFrom('settings')
+    .leftJoin('staff', 'staff.id', 'settings.updated_by')
+    .select(['settings.key', 'settings.value', 'settings.version', 'settings.updated_at', 'settings.updated_by', 'staff.display_name'])
+    .execute();
   const byKey = new Map(rows.map((r) => [r.key, r]));
   return (Object.keys(SETTINGS) as SettingKey[]).map((key) => {
     const row = byKey.get(key);
@@ -87,21 +111,66 @@ export async function listSettings(db: Db) {
       key,
       description: SETTINGS[key].description,
       value: row?.value ?? SETTINGS[key].default,
+      default: SETTINGS[key].default,
       version: row?.version ?? 0,
       updatedAt: row?.updated_at ?? null,
+      updatedBy: row?.updated_by ? { id: row.updated_by, displayName: row.display_name ?? null } : null,
     };
   });
 }
 
-/** Validates and stores a new value; returns the previous value and the new version. */
-export async function updateSetting(db: Db, key: string, value: unknown, staffId: string) {
+/**
+ * The versions of a setting, newest first, from the audit log (every change is audited with its
+ * value before and after): who, when, from what to what.
+ */
+export async function settingHistory(db: Db, key: string, limit = 50) {
+  if (!isSettingKey(key)) throw notFound(`setting ${key}`);
+  const rows = await db
+    .selectFrom('audit_log as a')
+    .leftJoin('staff as s', (j) => j.on((eb) => eb('a.actor_type', '=', 'staff').and(eb.cast(eb.ref('s.id'), 'text'), '=', eb.ref('a.actor_id'))))
+    .select(['a.id', 'a.at', 'a.actor_id', 'a.detail', 's.display_name'])
+    .where('a.action', '=', 'settings.update')
+    .where('a.target_type', '=', 'setting')
+    .where('a.target_id', '=', key)
+    .orderBy('a.id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => {
+    const detail = r.detail as { before?: unknown; after?: unknown; version?: number };
+    return {
+      version: detail.version ?? null,
+      at: r.at,
+      actor: r.actor_id ? { id: r.actor_id, displayName: r.display_name ?? null } : null,
+      before: detail.before ?? null,
+      after: detail.after ?? null,
+    };
+  });
+}
+
+const issuesOf = (error: z.ZodError): FieldIssue[] => error.issues.map((i) => ({ path: ['body', 'value', ...i.path.map(String)].join('.'), message: i.message }));
+
+/** The problems of a value for a key, as a change would report them (none: it would be stored). */
+export function checkSetting(key: string, value: unknown): FieldIssue[] {
   if (!isSettingKey(key)) throw notFound(`setting ${key}`);
   const parsed = (SETTINGS[key].schema as z.ZodType).safeParse(value);
-  if (!parsed.success) {
-    throw invalid(`invalid value for ${key}`, parsed.error.issues.map((i) => ({ path: ['body', 'value', ...i.path.map(String)].join('.'), message: i.message })));
-  }
+  return parsed.success ? [] : issuesOf(parsed.error);
+}
+
+/**
+ * Validates and stores a new value; returns the previous value and the new version. With
+ * `expectedVersion`, a setting changed by someone else since that version is a conflict.
+ */
+export async function updateSetting(db: Db, key: string, value: unknown, staffId: string, expectedVersion?: number) {
+  if (!isSettingKey(key)) throw notFound(`setting ${key}`);
+  const parsed = (SETTINGS[key].schema as z.ZodType).safeParse(value);
+  if (!parsed.success) throw invalid(`invalid value for ${key}`, issuesOf(parsed.error));
   return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('settings').select(['value', 'version']).where('key', '=', key).forUpdate().executeTakeFirst();
+    // A lock per key rather than on the row: the first change of a key has no row to lock yet.
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`settings:${key}`}))`.execute(trx);
+    const before = await trx.selectFrom('settings').select(['value', 'version']).where('key', '=', key).executeTakeFirst();
+    if (expectedVersion !== undefined && (before?.version ?? 0) !== expectedVersion) {
+      throw conflict(`setting ${key} was changed meanwhile: version ${before?.version ?? 0}, not ${expectedVersion}`);
+    }
     const json = JSON.stringify(parsed.data);
     const row = await trx
       .insertInto('settings')
