@@ -1,32 +1,19 @@
 import { expect } from 'chai';
-import type { BrowserContext } from 'playwright-core';
-import type { TestApp } from '../harness.js';
 import { finishedRun } from '../wecom.js';
-import { assertNoBrowserErrors, bootWebApp, closeBrowser, loginConsole, newContext, newPage, screenshot } from '../browser.js';
+import { assertNoBrowserErrors, loginConsole, newPage, openMenu, screenshot, useBrowserApp } from '../browser.js';
 
 describe('console WeCom sync (browser)', function () {
   this.timeout(180_000);
-  let app: TestApp;
-  let context: BrowserContext;
 
-  before(async () => {
-    app = await bootWebApp({ DEMO_CUSTOMERS: '1000' });
-    context = await newContext(app);
-  });
-  afterEach(() => app.wecom.sandbox!.control.clearFaults());
-  after(async () => {
-    await context?.close();
-    await closeBrowser();
-    await app?.close();
-  });
+  const web = useBrowserApp({ DEMO_CUSTOMERS: '1000' });
+  afterEach(() => web.app.wecom.sandbox!.control.clearFaults());
 
   it('starts a full sync and watches it live, step by step, to its end with what it repaired', async () => {
     // Slow pages of contacts, so that the run lasts long enough to be watched.
-    app.wecom.sandbox!.control.addFault({ api: 'externalcontact/batch/get_by_user', delayMs: 400 });
-    const page = await newPage(context);
+    web.app.wecom.sandbox!.control.addFault({ api: 'externalcontact/batch/get_by_user', delayMs: 400 });
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
-    await page.locator('.el-sub-menu__title', { hasText: '系统' }).click();
-    await page.getByRole('menuitem', { name: '企业微信同步', exact: true }).click();
+    await openMenu(page, '系统', '企业微信同步');
     await page.waitForURL(/\/console\/sync$/);
     await page.locator('[data-test="sync-history"]').getByText('还没有同步记录').waitFor();
 
@@ -53,7 +40,7 @@ describe('console WeCom sync (browser)', function () {
     await row.filter({ hasText: '已完成' }).waitFor();
     await screenshot(page, 'console-sync-done');
 
-    const runs = await app.database.db.selectFrom('wecom_sync_runs').select(['id', 'status']).execute();
+    const runs = await web.app.database.db.selectFrom('wecom_sync_runs').select(['id', 'status']).execute();
     expect(runs).to.have.length(1);
     expect(runs[0]!.status).to.equal('done');
     expect(await page.locator('[data-test="sync-run"]').isDisabled()).to.equal(false);
@@ -62,8 +49,8 @@ describe('console WeCom sync (browser)', function () {
 
   it('shows a failed attempt live in Chinese with what to do, then the automatic retry finishing the run', async () => {
     // WeCom refuses the contacts pages as if the members were outside the app's visible range.
-    app.wecom.sandbox!.control.addFault({ api: 'externalcontact/batch/get_by_user', errcode: 60011 });
-    const page = await newPage(context);
+    web.app.wecom.sandbox!.control.addFault({ api: 'externalcontact/batch/get_by_user', errcode: 60011 });
+    const page = await newPage(web.context);
     await loginConsole(page, 'admin');
     await page.goto('/console/sync');
     await page.locator('[data-test="sync-history"] .el-table__row').first().waitFor();
@@ -79,11 +66,11 @@ describe('console WeCom sync (browser)', function () {
     await screenshot(page, 'console-sync-error');
 
     // The administrator fixes the range in WeCom: the next attempt carries on and finishes.
-    app.wecom.sandbox!.control.clearFaults();
+    web.app.wecom.sandbox!.control.clearFaults();
     await current.locator('[data-test="sync-status"]', { hasText: '已完成' }).waitFor({ timeout: 60_000 });
     expect(await alert.count()).to.equal(0);
-    const latest = await app.database.db.selectFrom('wecom_sync_runs').select('id').orderBy('started_at', 'desc').executeTakeFirstOrThrow();
-    expect(await finishedRun(app, latest.id)).to.include({ status: 'done', error: null });
+    const latest = await web.app.database.db.selectFrom('wecom_sync_runs').select('id').orderBy('started_at', 'desc').executeTakeFirstOrThrow();
+    expect(await finishedRun(web.app, latest.id)).to.include({ status: 'done', error: null });
     assertNoBrowserErrors(page);
   });
 });
