@@ -27,7 +27,11 @@ describe('console login (browser)', function () {
     await page.waitForURL(/\/console\/audit$/);
     expect(await page.locator('[data-test="who"]').innerText()).to.include('系统管理员');
     // The login just made is in the audit log the page shows.
-    await page.getByRole('cell', { name: 'auth.login' }).first().waitFor();
+    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'auth.login' }) }).first();
+    await row.waitFor();
+    // The newest entry is this login (success), the one before it the wrong password of the first test (failure).
+    expect(await row.innerText()).to.contain('成功');
+    expect(await page.getByRole('row').filter({ hasText: 'bad_password' }).first().innerText()).to.contain('失败');
     await screenshot(page, 'console-audit-log');
     assertNoBrowserErrors(page);
   });
