@@ -20,6 +20,7 @@ import { registerAuditRoutes } from './audit/routes.js';
 import { registerSettingsRoutes } from './settings/routes.js';
 import { registerCustomerRoutes, subscribeLinking, subscribeTimeline } from './customers/index.js';
 import { registerFilterRoutes } from './filters/routes.js';
+import { registerProductRoutes } from './products/routes.js';
 import { registerDashboardRoutes } from './dashboard/index.js';
 import { defineScoringJobs, registerScoringRoutes, scheduleScoringJobs, SCORING_JOB } from './scoring/index.js';
 import { attachRealtime, defineRealtimeJobs, RealtimeLog, scheduleRealtimeJobs, type Realtime } from './realtime/index.js';
@@ -173,6 +174,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerSettingsRoutes(api, { db, events });
     registerCustomerRoutes(api, { db, cipher, corps: wecom.registry });
     registerFilterRoutes(api, { db });
+    registerProductRoutes(api);
     registerTagRoutes(api, tagDeps);
     registerSegmentRoutes(api, { db, cipher });
     registerScoringRoutes(api, { db, jobs });

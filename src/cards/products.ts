@@ -25,6 +25,7 @@ interface Entry {
   min_amount_cny: number | null;
   term_days: number | null;
   indicative_rate: string | null;
+  target_segments: string[];
   selling_points: string[];
   compliance_notes: string;
 }
@@ -92,6 +93,29 @@ export function productSummary(id: string): ProductSummary | undefined {
   const p = ENTRIES.get(id);
   if (!p) return undefined;
   return { id: p.id, name: p.name, type: p.type, typeLabel: TYPE_LABELS[p.type] ?? p.type, riskLevel: p.risk_level, riskLabel: p.risk_level ? (RISK_LABELS[p.risk_level] ?? null) : null };
+}
+
+/** A catalogue product as staff pick and read it (GET /api/v1/products): the page's facts and the notes for marketers. */
+export interface CatalogueItem extends ProductSummary {
+  term: string | null;
+  minAmount: string | null;
+  rate: string | null;
+  targetSegments: string[];
+  sellingPoints: string[];
+  complianceNotes: string;
+}
+
+/** The whole catalogue, in the file's order (grouped by type). */
+export function catalogueItems(): CatalogueItem[] {
+  return [...ENTRIES.values()].map((p) => ({
+    ...productSummary(p.id)!,
+    term: term(p.term_days),
+    minAmount: amount(p.min_amount_cny),
+    rate: p.indicative_rate,
+    targetSegments: p.target_segments,
+    sellingPoints: p.selling_points,
+    complianceNotes: p.compliance_notes,
+  }));
 }
 
 function term(days: number | null): string | null {

@@ -56,8 +56,15 @@ describe('console material library (browser)', function () {
     const form = ops.locator('[data-test="material-form"]');
     await form.getByPlaceholder('素材库中显示的名称，客户看不到').fill('理财推荐话术');
     await form.getByPlaceholder('客户收到的文字。提交审核时，合规要求的风险提示会自动附在末尾。').fill('这款理财保本保息，年化4%，错过再无。');
+    // The product picker lists the server's catalogue, grouped by its type labels.
+    await form.locator('.el-form-item', { hasText: '涉及产品' }).locator('.el-select').click();
+    const groups = await ops.locator('.el-select-dropdown:visible .el-select-group__title').allInnerTexts();
+    expect(groups).to.include.members(['存款', '理财', '基金', '保险（代销）', '个人养老金']);
+    await ops.locator('.el-select-dropdown__item:visible', { hasText: '星河恒享固收增强180天持有期理财（R2）' }).click();
+    await ops.keyboard.press('Escape');
     await ops.getByRole('button', { name: '保存草稿' }).click();
     const detail = ops.locator('[data-test="material-detail"]');
+    await detail.locator('.product', { hasText: '星河恒享固收增强180天持有期理财' }).waitFor();
     await detail.getByRole('button', { name: '合规预检' }).click();
     await detail.locator('[data-test="material-verdict"]', { hasText: '拦截' }).waitFor();
     const findings = detail.locator('[data-test="findings"]');

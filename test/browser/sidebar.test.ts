@@ -26,7 +26,7 @@ describe('the WeCom sidebar (browser)', function () {
       .selectFrom('follow_relations as fr')
       .innerJoin('external_contacts as ec', (j) => j.onRef('ec.corp_id', '=', 'fr.corp_id').onRef('ec.external_userid', '=', 'fr.external_userid'))
       .innerJoin('customers as c', 'c.id', 'ec.customer_id')
-      .select(['ec.external_userid', 'ec.name', 'c.id as customer_id', 'c.cif_no', 'c.mobile_enc'])
+      .select(['ec.external_userid', 'ec.name', 'c.id as customer_id', 'c.cif_no', 'c.mobile_enc', 'c.products'])
       .where('fr.userid', '=', userid)
       .where('fr.deleted_at', 'is', null)
       .where('c.mobile_enc', 'is not', null)
@@ -73,6 +73,10 @@ describe('the WeCom sidebar (browser)', function () {
     await tab.getByText(contact.cif_no, { exact: true }).waitFor();
     expect(await tab.locator('[data-test="mobile"]').innerText()).to.match(/\d{3}\*{4}\d{4}/);
     expect(await page.locator('[data-test="context"]').innerText()).to.contain('李娜（客户经理）');
+    // Held products by the names and type labels of the server's catalogue.
+    const catalogue = (await (await web.app.client().login('am.lina')).get('/api/v1/products')).body.items as { id: string; name: string; typeLabel: string; riskLevel: string | null }[];
+    const holdings = contact.products.map((id) => catalogue.find((p) => p.id === id)!).map((p) => `${p.name} · ${p.typeLabel}${p.riskLevel ? ` · ${p.riskLevel}` : ''}`);
+    expect(await tab.locator('[data-test="products"] .van-tag').allInnerTexts()).to.deep.equal(holdings);
     await screenshot(page, 'sidebar-customer');
 
     await tab.locator('[data-test="edit-tags"]').click();
