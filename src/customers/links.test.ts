@@ -84,6 +84,30 @@ describe('customer 360: links, timeline and search', function () {
     expect(byContact.body.customerId).to.equal(customerId);
   });
 
+  it('names the staff member behind each staff cause in the timeline and the link history, for a role that cannot list staff', async () => {
+    const target = notContacts[7]!;
+    const scan = app.wecom.sandbox!.control.scanQr({ userid: 'ZhangWei', customer: { name: '柜面核验客户' } });
+    await settled(app);
+    const manager = await app.client().login('am.zhangwei');
+    const bound = await manager.post('/api/v1/customers/links', { externalUserid: scan.externalUserid, cifNo: target.cifNo, mobile: target.mobile, reason: '柜面核实身份证' });
+    expect(bound.status, JSON.stringify(bound.body)).to.equal(200);
+    // The member then tags the contact in WeCom: that change's cause is the member's WeCom userid.
+    const tagId = app.wecom.sandbox!.world.tagGroups[0]!.tag[0]!.id;
+    app.wecom.sandbox!.control.memberEditsContact({ userid: 'ZhangWei', externalUserid: scan.externalUserid, addTags: [tagId] });
+    await settled(app);
+
+    expect((await manager.get('/api/v1/staff')).status).to.equal(403);
+    const staffId = (await app.database.db.selectFrom('staff').select('id').where('username', '=', 'am.zhangwei').executeTakeFirstOrThrow()).id;
+    const r = await manager.get(`/api/v1/customers/${await idOf(target.cifNo)}/timeline`);
+    expect(r.status).to.equal(200);
+    type Entry = { kind: string; cause_type: string; cause_id: string | null; cause_name: string | null };
+    const entry = (kind: string) => (r.body.items as Entry[]).find((i) => i.kind === kind);
+    expect(entry('linked')).to.include({ cause_type: 'member', cause_id: staffId, cause_name: '张伟' });
+    expect(entry('tags_changed')).to.include({ cause_type: 'member', cause_id: 'ZhangWei', cause_name: '张伟' });
+    expect(entry('contact_added')).to.include({ cause_type: 'customer', cause_name: null });
+    expect(r.body.links[0]).to.include({ action: 'link', method: 'manual', actor_type: 'member', actor_id: staffId, actor_name: '张伟' });
+  });
+
   it('refuses a manager binding a contact who did not add them', async () => {
     const scan = app.wecom.sandbox!.control.scanQr({ userid: 'LiNa', customer: { name: '李娜的客户' } });
     await settled(app);

@@ -10,7 +10,7 @@ import { filterNodeSchema } from '../filters/index.js';
 import type { CorpRegistry } from '../wecom/corps.js';
 import { bindContact, linkHistory, unlinkContact } from './links.js';
 import { exportCustomers, getCustomer, listCustomers } from './records.js';
-import { listTimeline } from './timeline.js';
+import { listTimeline, memberCauseNames } from './timeline.js';
 
 export function registerCustomerRoutes(api: Api, deps: { db: Db; cipher: FieldCipher; corps: CorpRegistry }): void {
   const { db, cipher } = deps;
@@ -93,14 +93,23 @@ export function registerCustomerRoutes(api: Api, deps: { db: Db; cipher: FieldCi
   api.route({
     method: 'get',
     path: '/customers/:id/timeline',
-    summary: 'a customer’s timeline, newest first, each entry with its cause',
+    summary: 'a customer’s timeline, newest first, each entry with its cause (a staff member by name), and the link history',
     tag: 'customers',
     auth: rolesFor('customers.read'),
     params: z.object({ id: z.uuid() }),
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), beforeId: z.string().regex(/^\d+$/).optional() }),
     handler: async ({ params, query, actor }) => {
       await getCustomer(db, cipher, actor!, params.id, false); // scope check: 404 outside it
-      return { items: await listTimeline(db, params.id, query), links: await linkHistory(db, params.id) };
+      const [items, links] = await Promise.all([listTimeline(db, params.id, query), linkHistory(db, params.id)]);
+      // Who a staff cause was, by name: the staff list itself is for administrators and branch managers.
+      const [causeNames, actorNames] = await Promise.all([
+        memberCauseNames(db, items.map((e) => ({ corpId: e.corp_id, type: e.cause_type, id: e.cause_id }))),
+        memberCauseNames(db, links.map((l) => ({ corpId: l.corp_id, type: l.actor_type, id: l.actor_id }))),
+      ]);
+      return {
+        items: items.map((e, i) => ({ ...e, cause_name: causeNames[i] })),
+        links: links.map((l, i) => ({ ...l, actor_name: actorNames[i] })),
+      };
     },
   });
 

@@ -1,3 +1,4 @@
+import { staffNames } from '../auth/names.js';
 import { causeLabel, EVENTS, type Cause, type EventBus } from '../platform/events.js';
 import type { Db } from '../platform/db/database.js';
 import type { Logger } from '../platform/logger.js';
@@ -64,6 +65,40 @@ export async function listTimeline(db: Db, customerId: string, options: { limit:
     .limit(options.limit);
   if (options.beforeId) q = q.where('t.id', '<', options.beforeId);
   return q.execute();
+}
+
+const STAFF_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface CauseRef {
+  corpId: string | null;
+  type: string;
+  id: string | null;
+}
+
+/**
+ * The display names of the staff members behind `member` causes, in the order given (null for
+ * other causes and unknown ids). A member cause holds a staff id when the change came through the
+ * console or the sidebar, and a WeCom userid when it came from WeCom (a callback): the staff
+ * account bound to that member, else the member as the directory names them.
+ */
+export async function memberCauseNames(db: Db, causes: readonly CauseRef[]): Promise<(string | null)[]> {
+  const members = causes.filter((c) => c.type === 'member' && c.id);
+  const byStaffId = await staffNames(db, members.filter((c) => STAFF_ID.test(c.id!)).map((c) => c.id));
+  const userids = [...new Set(members.filter((c) => !STAFF_ID.test(c.id!)).map((c) => c.id!))];
+  const [staff, directory] = userids.length
+    ? await Promise.all([
+        db.selectFrom('staff').select(['corp_id', 'wecom_userid as userid', 'display_name as name']).where('wecom_userid', 'in', userids).execute(),
+        db.selectFrom('wecom_members').select(['corp_id', 'userid', 'name']).where('userid', 'in', userids).execute(),
+      ])
+    : [[], []];
+  const byUserid = (corpId: string | null, userid: string) => {
+    const match = (r: { corp_id: string | null; userid: string | null }) => r.userid === userid && (!corpId || r.corp_id === corpId);
+    return staff.find(match)?.name ?? directory.find(match)?.name ?? null;
+  };
+  return causes.map((c) => {
+    if (c.type !== 'member' || !c.id) return null;
+    return STAFF_ID.test(c.id) ? (byStaffId.get(c.id) ?? null) : byUserid(c.corpId, c.id);
+  });
 }
 
 const memberName = async (db: Db, corpId: string, userid: string) =>

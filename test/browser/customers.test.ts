@@ -86,8 +86,11 @@ describe('customers (browser)', function () {
     const timeline = await page.locator('[data-test="timeline"]').innerText();
     expect(timeline).to.include('关联档案');
     expect(timeline).to.include('解除关联');
-    const adminId = (await web.app.database.db.selectFrom('staff').select('id').where('username', '=', 'admin').executeTakeFirstOrThrow()).id;
-    expect(timeline).to.include(`起因：员工（${adminId}）`);
+    // Staff causes by name, though operations staff may not list staff.
+    const admin = await web.app.database.db.selectFrom('staff').select(['id', 'display_name']).where('username', '=', 'admin').executeTakeFirstOrThrow();
+    expect(timeline).to.include(`起因：员工（${admin.display_name}）`);
+    expect(timeline).to.not.include(admin.id);
+    expect(links).to.include(admin.display_name);
     await screenshot(page, 'console-customer-360');
     await page.locator('[data-test="timeline"]').scrollIntoViewIfNeeded();
     await screenshot(page, 'console-customer-360-timeline');

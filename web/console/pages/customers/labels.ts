@@ -42,6 +42,8 @@ export interface TimelineEntry {
   detail: Record<string, unknown>;
   cause_type: string;
   cause_id: string | null;
+  /** A staff member's display name when the cause is one (`member`), else null. */
+  cause_name: string | null;
 }
 
 export interface LinkEntry {
@@ -53,6 +55,8 @@ export interface LinkEntry {
   reason: string | null;
   actor_type: string;
   actor_id: string | null;
+  /** The staff member's display name when a member made the change. */
+  actor_name: string | null;
   at: string;
 }
 
