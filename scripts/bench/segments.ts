@@ -10,8 +10,8 @@
  *   BENCH_DATABASE_URL=postgres://u:p@host/db ...    # a server: the database scrm_bench_segments is (re)built on it
  *   BENCH_FRESH=1 rebuilds the data even when the database already holds it (a reused one is migrated to the latest
  *   schema first, as a deployment would); BENCH_EXPLAIN=1 prints each count's plan to stderr; BENCH_DB names another
- *   database (default scrm_bench_segments). The indexes and derived columns are the product's (migrations 0009 and
- *   0018); the naive scan reads the sources (customer_tags, customer_scores, ...), not the derived columns.
+ *   database (default scrm_bench_segments). The indexes and derived columns are the product's (migrations 0009, 0018
+ *   and 0021); the naive scan reads the sources (customer_tags, customer_scores, ...), not the derived columns.
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
