@@ -12,6 +12,7 @@ import { loadFacts, rfmMetricsOf } from './data.js';
 import { defineScoringJobs, runScoring, scheduleScoringJobs, SCORING_JOB, type ScoringSummary } from './job.js';
 import { PRODUCTS, suitable, type Recommendation, type RiskLevel } from './propensity.js';
 import { scoreRfmPopulation } from './rfm.js';
+import { ensureModelTags, replaceModelTags } from './tags.js';
 
 const now = DEFAULT_AS_OF; // 2026-11-23 00:00 China time, the synthetic customers' "today"
 const DAY_MS = 86_400_000;
@@ -286,5 +287,22 @@ describe('nightly scoring over the database', () => {
     const logger = createLogger({ level: 'info', destination: logs });
     await specs[0]!.handler({}, { jobId: '1', name: SCORING_JOB, attempt: 1, cause: { type: 'system', id: 'schedule' }, logger });
     expect(logs.lines.find((l) => l.msg === 'scoring run done')).to.include({ customers: 800 });
+  });
+  it('takes over a model tag a member assigned by hand, and removes a model tag the run no longer gives', async () => {
+    const model = await ensureModelTags(db);
+    const [high, low] = [model.churn.get('high')!, model.churn.get('low')!];
+    await db.deleteFrom('customer_tags').where('customer_id', '=', special.Y).where('tag_id', 'in', [high, low]).execute();
+    await db.insertInto('customer_tags').values([
+      { customer_id: special.Y, tag_id: high, source: 'member', cause: 'member:am-test' },
+      { customer_id: special.Y, tag_id: low, source: 'model', cause: 'scoring:2026-11-20' },
+    ]).execute();
+    const at = new Date('2026-11-25T01:30:00+08:00');
+    await db.transaction().execute((trx) => replaceModelTags(trx, model, [special.Y], [{ customerId: special.Y, tagId: high }], 'scoring:2026-11-25', at));
+    const { rows } = await sql<{ tag_id: string; source: string; cause: string; assigned_at: Date }>`SELECT tag_id, source, cause, assigned_at
+      FROM customer_tags WHERE customer_id = ${special.Y} AND tag_id = ANY(${[high, low]}::uuid[])`.execute(db);
+    expect(rows).to.deep.equal([{ tag_id: high, source: 'model', cause: 'scoring:2026-11-25', assigned_at: at }]);
+    const { rows: customer } = await sql<{ has: boolean }>`SELECT c.tag_nos @> ARRAY[t.tag_no] AND NOT c.tag_nos @> ARRAY[l.tag_no] AS has
+      FROM customers c, tags t, tags l WHERE c.id = ${special.Y} AND t.id = ${high} AND l.id = ${low}`.execute(db);
+    expect(customer).to.deep.equal([{ has: true }]);
   });
 });
