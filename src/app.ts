@@ -42,7 +42,7 @@ import {
 } from './assistant/index.js';
 import { registerKbRoutes, seedKnowledgeBase, type KnowledgeBase } from './kb/index.js';
 import { buildReplyEngine, defineReplyJobs, kfSender, registerReplyRoutes } from './replies/index.js';
-import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs } from './sop/index.js';
+import { defineSopJobs, importTemplates, loadTemplateDir, registerSopRoutes, scheduleSopJobs, SopProgress } from './sop/index.js';
 import { scheduleCardJobs, setupCards } from './cards/index.js';
 
 export interface StartOptions {
@@ -126,8 +126,10 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   let imports: ImportRunner | undefined;
   // The template library ships as files; they arrive as drafts, and staff publish them.
   await importTemplates(db, (await loadTemplateDir(config.SOP_TEMPLATE_DIR)).map((f) => f.template));
+  // The run monitor's live counts (sop.progress), at most one event a second per template.
+  const sopProgress = new SopProgress({ db, logger, toConsole: consoleFeed.toConsole });
   defineSopJobs({
-    db, gate, events, jobs, logger, gateway: wecom.gateway,
+    db, gate, events, jobs, logger, gateway: wecom.gateway, progress: sopProgress,
     notifyMember: (staffId, event, data) => realtimeLog.toMember(staffId, event, data),
   });
   // Digital business cards: themes checked at start, adds through a card attributed (src/cards/README.md).
@@ -182,7 +184,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     imports = registerImportRoutes(api, { db, cipher, logger, events, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
     registerMassSendRoutes(api, massSends);
-    registerSopRoutes(api, { db, gate });
+    registerSopRoutes(api, { db, gate, progress: sopProgress });
     registerMaterialRoutes(api, { db, gate, publicUrl: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` });
     cards.registerApi(api);
     registerAssistantRoutes(api, { assistant, corps: wecom.registry });
@@ -303,6 +305,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
         // Calls in flight finish and are recorded before the database (and the sandbox) go.
         await outbox?.stop();
         await jobs.stop();
+        await sopProgress.close();
         await events.settled();
         await wecom.close();
         await realtimeLog.settled();

@@ -8,6 +8,7 @@ import { bulkSendable, runSendStepsInBulk, runStep, type StepContext, type StepD
 import { loadSubjects, type Subject } from './subjects.js';
 import { versionById } from './store.js';
 import type { QuietHours, WorkingCalendar } from './schedule.js';
+import type { SopProgressSink } from './progress.js';
 
 /**
  * The engine: step runs that are due are claimed (FOR UPDATE SKIP LOCKED, so any number of workers
@@ -19,6 +20,8 @@ export interface EngineDeps extends StepDeps {
   timezone?: string;
   /** Asks for an advance at a future moment (a wait's end, a branch's deadline). */
   wakeAt?: (at: Date) => Promise<void>;
+  /** Told of every step run finished and enrolment ended, for the console's live monitor (progress.ts). */
+  progress?: SopProgressSink;
 }
 
 export interface AdvanceOptions {
@@ -111,13 +114,16 @@ async function endEnrollment(db: Db, enrollmentId: string, status: 'completed' |
   });
 }
 
-/** Writes a step's outcome and the step run that follows, in one transaction. */
-async function finish(db: Db, run: ClaimedRun, template: SopTemplate, subject: Subject, outcome: StepOutcome, now: Date): Promise<Date | undefined> {
+/**
+ * Writes a step's outcome and the step run that follows, in one transaction. Returns when to wake
+ * for what follows, and how the enrolment ended if it did.
+ */
+async function finish(db: Db, run: ClaimedRun, template: SopTemplate, subject: Subject, outcome: StepOutcome, now: Date): Promise<{ wake?: Date; ended?: 'completed' | 'failed' }> {
   return db.transaction().execute(async (trx) => {
     if (outcome.status === 'waiting') {
       const result = { ...outcome.result, readyAt: readyAt(run).toISOString() };
       await trx.updateTable('sop_step_runs').set({ status: 'waiting', run_at: outcome.until, result: JSON.stringify(result) }).where('id', '=', run.id).execute();
-      return outcome.until;
+      return { wake: outcome.until };
     }
     const status = outcome.status === 'end' ? 'done' : outcome.status;
     await trx
@@ -136,17 +142,17 @@ async function finish(db: Db, run: ClaimedRun, template: SopTemplate, subject: S
       trx.updateTable('sop_enrollments').set({ status: s, exit_reason: reason, ended_at: now, updated_at: now }).where('id', '=', subject.enrollmentId).where('status', '=', 'active').execute();
     if (outcome.status === 'failed') {
       await ending('failed', `${run.step_id}：${outcome.error}`);
-      return undefined;
+      return { ended: 'failed' };
     }
     if (outcome.status === 'end') {
       await ending('completed', outcome.outcome === 'converted' ? '已达成旅程目标（转化）' : null);
-      return undefined;
+      return { ended: 'completed' };
     }
     const nextId = (outcome.status === 'done' ? outcome.next : undefined) ?? nextStepId(template, run.step_id);
     const next = nextId ? template.steps.find((s) => s.id === nextId) : undefined;
     if (!next) {
       await ending('completed', null);
-      return undefined;
+      return { ended: 'completed' };
     }
     await trx
       .insertInto('sop_step_runs')
@@ -154,7 +160,7 @@ async function finish(db: Db, run: ClaimedRun, template: SopTemplate, subject: S
       .onConflict((oc) => oc.columns(['enrollment_id', 'step_id']).doNothing())
       .execute();
     await trx.updateTable('sop_enrollments').set({ updated_at: now }).where('id', '=', subject.enrollmentId).execute();
-    return now;
+    return { wake: now };
   });
 }
 
@@ -221,6 +227,7 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
       if (exit) {
         await endEnrollment(db, subject.enrollmentId, exit.status, exit.reason, now);
         count(exit.status === 'completed' ? 'converted' : 'exited');
+        deps.progress?.touch(subject.templateId, { enrollments: { [exit.status]: 1 } });
         return;
       }
       const template = templates.get(subject.versionId)!;
@@ -236,12 +243,14 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
           await db.updateTable('sop_step_runs').set({ status: 'pending', run_at: new Date(now.getTime() + 60_000), error: (error as Error).message }).where('id', '=', run.id).execute();
           wakeups.add(now.getTime() + 60_000);
           count('retry');
+          deps.progress?.touch(subject.templateId, { steps: { [run.step_id]: { retry: 1 } } });
           return;
         }
       }
       count(outcome.status);
-      const wake = await finish(db, run, template, subject, outcome, now);
+      const { wake, ended } = await finish(db, run, template, subject, outcome, now);
       if (wake && wake.getTime() > now.getTime()) wakeups.add(wake.getTime());
+      deps.progress?.touch(subject.templateId, { steps: { [run.step_id]: { [outcome.status === 'end' ? 'done' : outcome.status]: 1 } }, ...(ended ? { enrollments: { [ended]: 1 } } : {}) });
     });
   }
   for (const at of wakeups) await deps.wakeAt?.(new Date(at));
@@ -249,21 +258,23 @@ export async function advanceDueSteps(deps: EngineDeps, options: AdvanceOptions 
 }
 
 /** Pauses, resumes or cancels one enrollment; cancelling ends its open step runs. */
-export async function setEnrollmentStatus(db: Db, enrollmentId: string, action: 'pause' | 'resume' | 'cancel', now = new Date()): Promise<string> {
-  const row = await db.selectFrom('sop_enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirst();
+export async function setEnrollmentStatus(db: Db, enrollmentId: string, action: 'pause' | 'resume' | 'cancel', now = new Date(), progress?: SopProgressSink): Promise<string> {
+  const row = await db.selectFrom('sop_enrollments').select(['status', 'template_id']).where('id', '=', enrollmentId).executeTakeFirst();
   if (!row) throw notFound('SOP enrollment');
   if (action === 'pause' && row.status === 'active') await db.updateTable('sop_enrollments').set({ status: 'paused', updated_at: now }).where('id', '=', enrollmentId).execute();
   else if (action === 'resume' && row.status === 'paused') await db.updateTable('sop_enrollments').set({ status: 'active', updated_at: now }).where('id', '=', enrollmentId).execute();
   else if (action === 'cancel' && (row.status === 'active' || row.status === 'paused')) await endEnrollment(db, enrollmentId, 'cancelled', '已手动取消', now);
-  return (await db.selectFrom('sop_enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirstOrThrow()).status;
+  const status = (await db.selectFrom('sop_enrollments').select('status').where('id', '=', enrollmentId).executeTakeFirstOrThrow()).status;
+  if (status !== row.status) progress?.touch(row.template_id, { enrollments: { [status]: 1 } });
+  return status;
 }
 
 /** Ends the journeys of a contact the member no longer follows, at once rather than at the next step. */
-export async function exitDeletedContact(db: Db, corpId: string, userid: string, externalUserid: string, now = new Date()): Promise<number> {
+export async function exitDeletedContact(db: Db, corpId: string, userid: string, externalUserid: string, now = new Date(), progress?: SopProgressSink): Promise<number> {
   const rows = await db
     .selectFrom('sop_enrollments as e')
     .innerJoin('sop_template_versions as v', 'v.id', 'e.version_id')
-    .select(['e.id', 'v.definition'])
+    .select(['e.id', 'e.template_id', 'v.definition'])
     .where('e.corp_id', '=', corpId)
     .where('e.member_userid', '=', userid)
     .where('e.external_userid', '=', externalUserid)
@@ -273,6 +284,7 @@ export async function exitDeletedContact(db: Db, corpId: string, userid: string,
   for (const r of rows) {
     if (!(r.definition as SopTemplate).exit.deleted) continue;
     await endEnrollment(db, r.id, 'exited', '客户与客户经理已不是好友', now);
+    progress?.touch(r.template_id, { enrollments: { exited: 1 } });
     n++;
   }
   return n;

@@ -128,23 +128,25 @@ export async function enrollTarget(db: Db, version: EnrollVersion, target: Enrol
 
 /**
  * The "joined another journey" exit: customers who just entered `version` leave the journeys whose
- * exit names it (or any journey).
+ * exit names it (or any journey). Returns how many enrolments left each template.
  */
-export async function exitJoined(db: Db, version: EnrollVersion, enrollmentIds: readonly string[], now: Date): Promise<number> {
-  if (!enrollmentIds.length) return 0;
+export async function exitJoined(db: Db, version: EnrollVersion, enrollmentIds: readonly string[], now: Date): Promise<Map<string, number>> {
+  if (!enrollmentIds.length) return new Map();
   const others = (await activeVersions(db)).filter((v) => v.templateId !== version.templateId && joinsExit(v.definition, version.key));
-  if (!others.length) return 0;
-  const result = await sql<{ id: string }>`
+  if (!others.length) return new Map();
+  const result = await sql<{ template_id: string; n: number }>`
     WITH left_journeys AS (
       UPDATE sop_enrollments e SET status = 'exited', exit_reason = ${`加入了旅程 ${version.definition.name}`}, ended_at = ${now}, updated_at = ${now}
        WHERE e.status IN ('active', 'paused')
          AND e.template_id = ANY(${others.map((o) => o.templateId)}::uuid[])
          AND e.customer_id IN (SELECT customer_id FROM sop_enrollments WHERE id = ANY(${[...enrollmentIds]}::uuid[]) AND customer_id IS NOT NULL)
-      RETURNING e.id)
-    UPDATE sop_step_runs s SET status = 'cancelled', finished_at = ${now}, error = '旅程已退出'
-      FROM left_journeys l WHERE s.enrollment_id = l.id AND s.status IN ('pending', 'waiting')
-    RETURNING s.id`.execute(db);
-  return result.rows.length;
+      RETURNING e.id, e.template_id),
+    cancelled AS (
+      UPDATE sop_step_runs s SET status = 'cancelled', finished_at = ${now}, error = '旅程已退出'
+        FROM left_journeys l WHERE s.enrollment_id = l.id AND s.status IN ('pending', 'waiting')
+      RETURNING s.id)
+    SELECT l.template_id, count(*)::int AS n FROM left_journeys l GROUP BY l.template_id`.execute(db);
+  return new Map(result.rows.map((r) => [r.template_id, r.n]));
 }
 
 const joinsExit = (definition: SopTemplate, key: string) => definition.exit.joined === 'any' || (Array.isArray(definition.exit.joined) && definition.exit.joined.includes(key));

@@ -12,4 +12,5 @@ export { runClock, handleSopEvent, dateSelection, firings, SOP_JOBS, type SopEve
 export { dryRun, type DryRunResult } from './dryrun.js';
 export { defineSopJobs, scheduleSopJobs, wakeAtFor, wakeBranchesOnReply } from './jobs.js';
 export { registerSopRoutes } from './routes.js';
+export { SopProgress, monitorCounts, SOP_PROGRESS_EVENT, SOP_PROGRESS_EVERY_MS, type SopProgressSink, type ProgressChange } from './progress.js';
 export { listTasks, completeTask, snoozeTask } from './tasks.js';

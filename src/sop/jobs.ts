@@ -45,6 +45,7 @@ export function defineSopJobs(deps: SopJobDeps): void {
   const { jobs, db, logger, events } = deps;
   const engine: EngineDeps = { ...deps, wakeAt: wakeAtFor(jobs) };
   const wake = () => wakeAtFor(jobs)(new Date());
+  const progress = deps.progress;
   jobs.define({
     name: SOP_JOBS.advance,
     payload: z.object({}),
@@ -66,7 +67,7 @@ export function defineSopJobs(deps: SopJobDeps): void {
     payload: z.object({}),
     concurrency: 1,
     handler: async () => {
-      await runClock({ db, events, logger, wake });
+      await runClock({ db, events, logger, wake, progress });
     },
   });
   jobs.define({
@@ -74,14 +75,14 @@ export function defineSopJobs(deps: SopJobDeps): void {
     payload: eventPayload,
     concurrency: 4,
     handler: async (payload, context) => {
-      await handleSopEvent({ db, events, logger, wake }, payload as SopEvent, context.cause);
+      await handleSopEvent({ db, events, logger, wake, progress }, payload as SopEvent, context.cause);
     },
   });
   subscribeSopTriggers(events, jobs, {
     db,
     logger,
     onDeleted: async (p) => {
-      await exitDeletedContact(db, p.corpId, p.userid, p.externalUserid);
+      await exitDeletedContact(db, p.corpId, p.userid, p.externalUserid, new Date(), progress);
     },
     onMessage: async (p) => {
       await wakeBranchesOnReply(db, p.corpId, p.from);

@@ -12,6 +12,7 @@ import type { SopTemplate } from './definition.js';
 import { dryRun } from './dryrun.js';
 import { setEnrollmentStatus } from './engine.js';
 import { parseTemplate } from './load.js';
+import { monitorCounts, type SopProgressSink } from './progress.js';
 import { checkDefinition, getTemplate, listTemplates, publishTemplate, saveDraft, setTemplateStatus } from './store.js';
 import { completeTask, listTasks, snoozeTask } from './tasks.js';
 
@@ -21,7 +22,7 @@ const READ = [...new Set([...rolesFor('sop.manage'), 'compliance', 'branch_manag
 /** Readers whose customers are a part of the bank (branch managers): they see only their customers' enrollments and names. */
 const partial = (actor: Actor) => actor.role !== 'admin' && actor.role !== 'ops' && actor.role !== 'compliance';
 
-export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate }): void {
+export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate; progress?: SopProgressSink }): void {
   const { db } = deps;
   const idParams = z.object({ id: z.string().min(1).max(60) });
   const audit = (actor: Actor, ctx: { ip: string; state: { requestId: string } }, action: string, targetId: string, detail?: Record<string, unknown>) =>
@@ -122,20 +123,12 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
   });
 
   api.route({
-    method: 'get', path: '/sop/templates/:id/monitor', summary: 'enrollments by status and step runs by step and status', tag: TAG, auth: READ, params: idParams,
+    method: 'get', path: '/sop/templates/:id/monitor',
+    summary: 'enrollments by status and step runs by step and status, read in one snapshot at `at`; live as sop.progress on the console room',
+    tag: TAG, auth: READ, params: idParams,
     handler: async ({ params }) => {
       const t = await getTemplate(db, params.id);
-      const enrollments = await db.selectFrom('sop_enrollments').select(['status', sql<number>`count(*)::int`.as('n')]).where('template_id', '=', t.id).groupBy('status').execute();
-      const steps = await sql<{ version: number; step_id: string; kind: string; status: string; n: number }>`
-        SELECT v.version, r.step_id, r.kind, r.status, count(*)::int AS n
-          FROM sop_step_runs r JOIN sop_enrollments e ON e.id = r.enrollment_id JOIN sop_template_versions v ON v.id = e.version_id
-         WHERE e.template_id = ${t.id}
-         GROUP BY v.version, r.step_id, r.kind, r.status ORDER BY v.version, r.step_id`.execute(db);
-      const failures = await sql<{ step_id: string; error: string; n: number }>`
-        SELECT r.step_id, r.error, count(*)::int AS n FROM sop_step_runs r JOIN sop_enrollments e ON e.id = r.enrollment_id
-         WHERE e.template_id = ${t.id} AND r.status IN ('failed', 'skipped') AND r.error IS NOT NULL
-         GROUP BY r.step_id, r.error ORDER BY n DESC LIMIT 20`.execute(db);
-      return { id: t.id, key: t.key, status: t.status, enrollments: Object.fromEntries(enrollments.map((e) => [e.status, e.n])), steps: steps.rows, failures: failures.rows };
+      return { id: t.id, key: t.key, status: t.status, ...(await monitorCounts(db, t.id)) };
     },
   });
 
@@ -173,7 +166,7 @@ export function registerSopRoutes(api: Api, deps: { db: Db; gate: ComplianceGate
     api.route({
       method: 'post', path: `/sop/enrollments/:id/${action}`, summary: `${action} one enrollment (audited)`, tag: TAG, auth: MANAGE, params: z.object({ id: z.uuid() }),
       handler: async ({ params, actor, ctx }) => {
-        const status = await setEnrollmentStatus(db, params.id, action);
+        const status = await setEnrollmentStatus(db, params.id, action, new Date(), deps.progress);
         await recordAudit(db, auditBy(actor!, { ip: ctx.ip, requestId: ctx.state.requestId })(`sop.enrollment.${action}`, { targetType: 'sop_enrollment', targetId: params.id, outcome: 'success' }));
         return { id: params.id, status };
       },

@@ -7,6 +7,7 @@ import type { Logger } from '../platform/logger.js';
 import type { SopTemplate, SopTrigger } from './definition.js';
 import { announceEnrolled, enrollSelection, enrollTarget, exitJoined, type EnrollResult, type EnrollTarget, type EnrollVersion } from './enroll.js';
 import { addDays, atLocalTime, dateInZone } from './schedule.js';
+import type { SopProgressSink } from './progress.js';
 import { activeVersions, templatesGeneration } from './store.js';
 
 /**
@@ -84,11 +85,15 @@ export interface TriggerDeps {
   logger: Logger;
   /** Asks the engine to advance now (new enrollments have a first step due). */
   wake: () => Promise<void>;
+  /** Told of enrolments and of journeys left for them, for the console's live monitor (progress.ts). */
+  progress?: SopProgressSink;
 }
 
 async function afterEnrolling(deps: TriggerDeps, version: EnrollVersion, result: EnrollResult, now: Date): Promise<void> {
   if (!result.enrollmentIds.length) return;
-  await exitJoined(deps.db, version, result.enrollmentIds, now);
+  deps.progress?.touch(version.templateId, { enrolled: result.enrollmentIds.length });
+  const left = await exitJoined(deps.db, version, result.enrollmentIds, now);
+  for (const [templateId, n] of left) deps.progress?.touch(templateId, { enrollments: { exited: n } });
   announceEnrolled(deps.events, version, result);
 }
 

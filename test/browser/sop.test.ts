@@ -125,7 +125,7 @@ describe('SOP templates in the console (browser)', function () {
     assertNoBrowserErrors(page);
   });
 
-  it('follows a running journey per step in the monitor, with one enrollment’s history, refreshing by itself', async () => {
+  it('follows a running journey per step in the monitor, with one enrollment’s history, updated live over the socket', async () => {
     const ops = await web.app.client().login('ops');
     const published = await ops.post('/api/v1/sop/templates/new-customer-7d/publish');
     expect(published.status, JSON.stringify(published.body)).to.equal(200);
@@ -164,12 +164,24 @@ describe('SOP templates in the console (browser)', function () {
     await screenshot(page, 'sop-monitor-enrollment');
     await drawer.getByRole('button', { name: 'Close' }).or(drawer.locator('.el-drawer__close-btn')).first().click();
 
-    // A third customer adds the member while the page is open: the monitor catches up without a reload.
+    // A third customer adds the member while the page is open: the counts arrive over the socket
+    // (sop.progress), not by reloading the page or polling the monitor.
+    await page.locator('[data-test="monitor-live"]', { hasText: '实时更新' }).waitFor();
     await page.evaluate(() => ((globalThis as unknown as { marker: string }).marker = 'same page'));
+    const polls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes(`/api/v1/sop/templates/${templateId}/monitor`)) polls.push(r.url());
+    });
     control.scanQr({ state: 'card-LiNa', customer: { name: '冯丽', gender: 2 } });
     await enrolled(3);
     await page.locator('[data-test="enrolled-active"]').getByText('3', { exact: true }).waitFor({ timeout: 30_000 });
+    await wait.getByText('3', { exact: true }).first().waitFor({ timeout: 30_000 });
+    expect((await wait.innerText()).replace(/\s+/g, ' ')).to.match(/day-1 等待 3 3/);
+    expect(polls).to.deep.equal([]);
+    expect(await page.locator('[data-test="monitor-updated"]').innerText()).to.match(/已实时更新 \d+ 次/);
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: string }).marker)).to.equal('same page');
+    // The list of enrollments follows the counts: the new customer is listed.
+    await page.locator('[data-test="monitor-enrollment-list"] .el-table__row').nth(2).waitFor();
     await screenshot(page, 'sop-monitor');
     assertNoBrowserErrors(page);
   });
