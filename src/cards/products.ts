@@ -78,11 +78,15 @@ export interface ProductSummary {
   riskLabel: string | null;
 }
 
-export interface ProductPage extends ProductSummary {
+/** The facts a product page and the staff catalogue show, as display text. */
+export interface ProductFacts {
   term: string | null;
   minAmount: string | null;
   rate: string | null;
   sellingPoints: string[];
+}
+
+export interface ProductPage extends ProductSummary, ProductFacts {
   /** The gate's required disclosures, first the standard one. */
   disclosures: string[];
   /** The product's own statements, suitability and where to buy. */
@@ -96,12 +100,8 @@ export function productSummary(id: string): ProductSummary | undefined {
 }
 
 /** A catalogue product as staff pick and read it (GET /api/v1/products): the page's facts and the notes for marketers. */
-export interface CatalogueItem extends ProductSummary {
-  term: string | null;
-  minAmount: string | null;
-  rate: string | null;
+export interface CatalogueItem extends ProductSummary, ProductFacts {
   targetSegments: string[];
-  sellingPoints: string[];
   complianceNotes: string;
 }
 
@@ -109,11 +109,8 @@ export interface CatalogueItem extends ProductSummary {
 export function catalogueItems(): CatalogueItem[] {
   return [...ENTRIES.values()].map((p) => ({
     ...productSummary(p.id)!,
-    term: term(p.term_days),
-    minAmount: amount(p.min_amount_cny),
-    rate: p.indicative_rate,
+    ...facts(p, p.selling_points),
     targetSegments: p.target_segments,
-    sellingPoints: p.selling_points,
     complianceNotes: p.compliance_notes,
   }));
 }
@@ -128,6 +125,13 @@ function amount(cny: number | null): string | null {
   if (cny === null) return null;
   return cny >= 10_000 && cny % 10_000 === 0 ? `${cny / 10_000}万元起` : `${cny}元起`;
 }
+
+const facts = (p: Entry, sellingPoints: string[]): ProductFacts => ({
+  term: term(p.term_days),
+  minAmount: amount(p.min_amount_cny),
+  rate: p.indicative_rate,
+  sellingPoints,
+});
 
 /** Punctuation and the 需/须 variant do not make two statements different. */
 const sameKey = (s: string) => s.replace(/[\s，。、；：,.;:“”"（）()]/g, '').replaceAll('需', '须');
@@ -155,10 +159,7 @@ export async function productPage(gate: ComplianceGate, id: string): Promise<Pro
   if (SOLD_IN_SALES_ZONE.has(p.type)) add('如需购买，请通过星河银行手机银行或前往网点办理；网点销售理财及代销产品须在销售专区同步录音录像。');
   return {
     ...summary,
-    term: term(p.term_days),
-    minAmount: amount(p.min_amount_cny),
-    rate: p.indicative_rate,
-    sellingPoints,
+    ...facts(p, sellingPoints),
     disclosures: judged.disclosures,
     notices,
   };

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { DEFINITION_EXTENSIONS, isDefinitionFile, parseDefinitionFile } from '../platform/definitionFile.js';
 import { AppError, type FieldIssue } from '../platform/errors.js';
 
 /**
@@ -11,7 +11,6 @@ import { AppError, type FieldIssue } from '../platform/errors.js';
  * Beyond the shape, the colours must be readable: text on the card surface and the header text on
  * the primary colour meet WCAG contrast (4.5:1 and 3:1).
  */
-export const THEME_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb');
 
@@ -58,57 +57,16 @@ const READABLE: ReadonlyArray<{ fg: keyof CardTheme['colors']; bg: keyof CardThe
   { fg: 'onPrimary', bg: 'primary', min: 3 },
 ];
 
-function offsetOf(doc: Document, keys: readonly PropertyKey[]): number {
-  let node: unknown = doc.contents;
-  let offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
-  for (const key of keys) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
-      if (!pair) break;
-      if (isNode(pair.key) && pair.key.range) offset = pair.key.range[0];
-      node = pair.value;
-    } else if (isSeq(node) && typeof key === 'number') {
-      const item = node.items[key];
-      if (!isNode(item) || !item.range) break;
-      offset = item.range[0];
-      node = item;
-    } else break;
-  }
-  return offset;
-}
-
 /** Parses one theme file's text; throws AppError('invalid') with `file:line:column field` issues. */
 export function parseTheme(source: string, fileName: string): CardTheme {
-  const fail = (issues: FieldIssue[]) => new AppError('invalid', `invalid card theme ${fileName}`, { issues });
-  const extension = path.extname(fileName).toLowerCase();
-  if (!(THEME_EXTENSIONS as readonly string[]).includes(extension)) {
-    throw fail([{ path: fileName, message: `unsupported file type; use ${THEME_EXTENSIONS.join(', ')}` }]);
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(source, { lineCounter: lines, prettyErrors: false });
-  const at = (offset: number, keys: readonly PropertyKey[]) => {
-    const { line, col } = lines.linePos(offset);
-    return `${fileName}:${line}:${col}${keys.length ? ` ${keys.map(String).join('.')}` : ''}`;
-  };
-  if (doc.errors.length) throw fail(doc.errors.map((e) => ({ path: at(e.pos[0], []), message: `syntax error: ${e.message}` })));
-  const result = themeSchema.safeParse(doc.toJS());
-  if (!result.success) {
-    throw fail(
-      result.error.issues.flatMap((issue) =>
-        issue.code === 'unrecognized_keys'
-          ? issue.keys.map((key) => ({ path: at(offsetOf(doc, [...issue.path, key]), [...issue.path, key]), message: 'unknown field' }))
-          : [{ path: at(offsetOf(doc, issue.path), issue.path), message: issue.message }],
-      ),
-    );
-  }
-  const theme = result.data;
+  const { data: theme, at, invalid } = parseDefinitionFile(source, fileName, themeSchema, 'card theme');
   const unreadable = READABLE.flatMap(({ fg, bg, min }) => {
     const ratio = contrast(theme.colors[fg], theme.colors[bg]);
     if (ratio >= min) return [];
     const keys = ['colors', fg];
-    return [{ path: at(offsetOf(doc, keys), keys), message: `contrast with colors.${bg} is ${ratio.toFixed(2)}:1; at least ${min}:1 is needed to be readable` }];
+    return [{ path: at(keys), message: `contrast with colors.${bg} is ${ratio.toFixed(2)}:1; at least ${min}:1 is needed to be readable` }];
   });
-  if (unreadable.length) throw fail(unreadable);
+  if (unreadable.length) throw invalid(unreadable);
   return theme;
 }
 
@@ -127,7 +85,7 @@ export async function loadThemes(dir: string): Promise<ThemeLibrary> {
     throw new AppError('invalid', `card themes cannot be read from ${dir}`, { issues: [{ path: dir, message: (error as NodeJS.ErrnoException).code ?? String(error) }] });
   }
   const files = names
-    .filter((n) => !n.startsWith('.') && (THEME_EXTENSIONS as readonly string[]).includes(path.extname(n).toLowerCase()))
+    .filter(isDefinitionFile)
     .sort()
     .map((n) => path.join(dir, n));
   const themes: CardTheme[] = [];
@@ -149,7 +107,7 @@ export async function loadThemes(dir: string): Promise<ThemeLibrary> {
   }
   if (!issues.length) {
     const defaults = themes.filter((t) => t.default);
-    if (!themes.length) issues.push({ path: dir, message: 'no card theme files (.yaml, .yml, .json)' });
+    if (!themes.length) issues.push({ path: dir, message: `no card theme files (${DEFINITION_EXTENSIONS.join(', ')})` });
     else if (defaults.length !== 1) {
       issues.push({ path: dir, message: defaults.length ? `only one theme may be the default; found ${defaults.map((t) => fileOf.get(t.key)).join(', ')}` : 'one theme needs default: true' });
     }

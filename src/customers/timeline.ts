@@ -101,10 +101,8 @@ export async function memberCauseNames(db: Db, causes: readonly CauseRef[]): Pro
   });
 }
 
-const memberName = async (db: Db, corpId: string, userid: string) =>
-  (await db.selectFrom('staff').select('display_name as name').where('corp_id', '=', corpId).where('wecom_userid', '=', userid).executeTakeFirst())?.name ??
-  (await db.selectFrom('wecom_members').select('name').where('corp_id', '=', corpId).where('userid', '=', userid).executeTakeFirst())?.name ??
-  userid;
+/** A WeCom member by name (their staff account's, else the directory's), or by userid when unknown. */
+const memberName = async (db: Db, corpId: string, userid: string) => (await memberCauseNames(db, [{ corpId, type: 'member', id: userid }]))[0] ?? userid;
 
 /** Summaries of inbound messages stay short: the timeline is an overview, not the archive. */
 export const summarise = (text: string, max = 40) => (text.length > max ? `${text.slice(0, max)}…` : text);

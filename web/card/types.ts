@@ -1,3 +1,5 @@
+import type { ProductFacts, ProductSummary } from '@shared/products';
+
 /** The public pages' API answers (src/cards/public.ts). */
 export interface ThemeColors {
   primary: string;
@@ -17,14 +19,6 @@ export interface CardTheme {
   layout: { header: 'banner' | 'centered'; avatar: 'circle' | 'rounded'; products: 'list' | 'grid' };
 }
 
-export interface ProductSummary {
-  id: string;
-  name: string;
-  type: string;
-  typeLabel: string;
-  riskLevel: string | null;
-  riskLabel: string | null;
-}
 
 export interface PublicCard {
   member: { id: string; name: string; title: string | null; branch: string | null; photoUrl: string | null; qualifications: string[]; intro: string };
@@ -37,11 +31,7 @@ export interface PublicCard {
 }
 
 export interface PublicProduct {
-  product: ProductSummary & {
-    term: string | null;
-    minAmount: string | null;
-    rate: string | null;
-    sellingPoints: string[];
+  product: ProductSummary & ProductFacts & {
     disclosures: string[];
     notices: string[];
   };

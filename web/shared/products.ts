@@ -7,18 +7,25 @@ import { api } from './api';
  * after login; `loadProducts()` may be called by every page that needs it and rejects with the
  * ApiError for the page to show (the next call tries again).
  */
-export interface Product {
+export interface ProductSummary {
   id: string;
   name: string;
   type: string;
   typeLabel: string;
   riskLevel: string | null;
   riskLabel: string | null;
+}
+
+/** What a product page and the catalogue show, as display text (src/cards/products.ts ProductFacts). */
+export interface ProductFacts {
   term: string | null;
   minAmount: string | null;
   rate: string | null;
-  targetSegments: string[];
   sellingPoints: string[];
+}
+
+export interface Product extends ProductSummary, ProductFacts {
+  targetSegments: string[];
   complianceNotes: string;
 }
 
