@@ -48,6 +48,7 @@ import { buildXml, sealEnvelope, type CallbackSecrets } from '../../src/wecom/cr
 import { CorpRegistry, saveCorp } from '../../src/wecom/corps.js';
 import type { CallbackHandlers } from '../../src/wecom/events.js';
 import { CALLBACK_PATH, Inbox, callbackRouter, defineCallbackJobs } from '../../src/wecom/callbacks/index.js';
+import { freePort } from './common.js';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -116,17 +117,6 @@ const backendDelta = (before: Map<number, number> | undefined, after: Map<number
   for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
   return ms;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;

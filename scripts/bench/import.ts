@@ -9,7 +9,6 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -22,21 +21,12 @@ import { generateCustomers } from '../../src/demo/synthetic.js';
 import { CSV_HEADER, csvLine, faultyCsvLine } from '../../src/customers/import/fixtures.js';
 import { importCustomers } from '../../src/customers/import/index.js';
 import { progressPrinter } from '../../src/customers/import/progress.js';
+import { freePort } from './common.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const FAULT_EVERY = 200; // 0.5%
 const DIR = path.resolve('.data/bench-import');
 const DB_NAME = 'scrm_bench_import';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Writes the file; returns how many rows are faulty. */
 async function writeFile(file: string, rows: number): Promise<number> {

@@ -33,7 +33,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +48,7 @@ import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../.
 import { startApp, type RunningApp } from '../../src/app.js';
 import { createSession, SESSION_COOKIE } from '../../src/auth/index.js';
 import { CONSOLE_ROOM, memberRoom } from '../../src/realtime/index.js';
+import { freePort } from './common.js';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -184,17 +184,6 @@ function runClients() {
 // ---------------------------------------------------------------------------------------------
 // The server process: the app, the sessions, the schedule.
 // ---------------------------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const percentile = (sorted: Float64Array, p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 

@@ -14,12 +14,10 @@
  *   (default 3) nights after the as-of date counted from 1, so that two versions of the job can be alternated on the
  *   same data.
  */
-import net from 'node:net';
 import path from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import { createLogger } from '../../src/platform/logger.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/platform/db/database.js';
 import { migrations } from '../../src/platform/db/migrations/index.js';
@@ -27,6 +25,7 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/d
 import { plantDemoHistory } from '../../src/demo/seed.js';
 import { DEFAULT_AS_OF } from '../../src/demo/synthetic.js';
 import { runScoring } from '../../src/scoring/job.js';
+import { freePort, adminQuery } from './common.js';
 
 const SOURCE = 'scrm_bench_segments';
 const COPY = 'scrm_bench_scoring';
@@ -39,26 +38,6 @@ const DAY_MS = 86_400_000;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const load = () => loadavg().map((v) => round(v, 2));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function adminQuery(adminUrl: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Writes { customersUpdated: number; tagsInserted: number; tagsDeleted: number; tagsUpdated: number }
 

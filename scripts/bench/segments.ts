@@ -15,12 +15,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/platform/db/database.js';
@@ -35,6 +33,7 @@ import { customerRow } from '../../src/customers/index.js';
 import type { FilterNode } from '../../src/filters/index.js';
 import { evaluate, type OracleCustomer, type OracleTag } from '../../src/filters/oracle.js';
 import { countSegment, planPredicate, planSegment } from '../../src/segments/index.js';
+import { freePort, adminQuery } from './common.js';
 
 const N = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -68,26 +67,6 @@ const TAG_GROUPS: [group: string, layer: TagLayer, source: string, names: string
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 const ms = (v: number) => Math.round(v * 10) / 10;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function adminQuery(adminUrl: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Inserts one batch: customers (fields encrypted as the application stores them), then their WeCom contacts. */
 async function insertBatch(db: Db, cipher: FieldCipher, batch: SyntheticCustomer[]): Promise<void> {
