@@ -58,6 +58,8 @@ describe('console material library (browser)', function () {
     await form.getByPlaceholder('客户收到的文字。提交审核时，合规要求的风险提示会自动附在末尾。').fill('这款理财保本保息，年化4%，错过再无。');
     // The product picker lists the server's catalogue, grouped by its type labels.
     await form.locator('.el-form-item', { hasText: '涉及产品' }).locator('.el-select').click();
+    // The dropdown opens before the catalogue may have arrived: wait for its groups.
+    await ops.locator('.el-select-dropdown:visible .el-select-group__title', { hasText: '个人养老金' }).waitFor();
     const groups = await ops.locator('.el-select-dropdown:visible .el-select-group__title').allInnerTexts();
     expect(groups).to.include.members(['存款', '理财', '基金', '保险（代销）', '个人养老金']);
     await ops.locator('.el-select-dropdown__item:visible', { hasText: '星河恒享固收增强180天持有期理财（R2）' }).click();
