@@ -28,8 +28,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -40,7 +39,7 @@ import { pino } from 'pino';
 import type { Kysely } from 'kysely';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import { ensureDatabase } from '../../src/platform/db/embedded.js';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
 import { createJobRunner } from '../../src/platform/jobs.js';
 import type { AppState } from '../../src/platform/http/context.js';
@@ -48,7 +47,7 @@ import { buildXml, sealEnvelope, type CallbackSecrets } from '../../src/wecom/cr
 import { CorpRegistry, saveCorp } from '../../src/wecom/corps.js';
 import type { CallbackHandlers } from '../../src/wecom/events.js';
 import { CALLBACK_PATH, Inbox, callbackRouter, defineCallbackJobs } from '../../src/wecom/callbacks/index.js';
-import { freePort } from './common.js';
+import { benchServer } from './common.js';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -273,15 +272,7 @@ const close = (server: http.Server) =>
 
 async function main() {
   const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    const dataDir = path.resolve('.data/bench');
-    mkdirSync(dataDir, { recursive: true });
-    say(`starting embedded PostgreSQL under ${dataDir}`);
-    embedded = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer('.data/bench', logger);
   const dbName = `scrm_bench_${process.pid}_${Date.now()}`;
   const url = await ensureDatabase(adminUrl, dbName);
   const database = openDatabase({ url, poolMax: POOL_MAX, logger, applicationName: 'bench-callbacks' });

@@ -1,5 +1,9 @@
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import type { Logger } from '../../src/platform/logger.js';
 
 /** Pieces every benchmark script shares. */
 
@@ -23,4 +27,18 @@ export async function adminQuery(adminUrl: string, text: string): Promise<pg.Que
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The PostgreSQL server a benchmark runs on: BENCH_DATABASE_URL when set, otherwise an embedded
+ * server with its cluster under `dataDir` (kept between runs), which the caller stops.
+ */
+export async function benchServer(dataDir: string, logger: Logger): Promise<{ adminUrl: string; embedded?: EmbeddedServer }> {
+  const given = process.env.BENCH_DATABASE_URL;
+  if (given) return { adminUrl: given };
+  const dir = path.resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  process.stderr.write(`starting embedded PostgreSQL under ${dir}\n`);
+  const embedded = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), logger });
+  return { adminUrl: embedded.url, embedded };
 }

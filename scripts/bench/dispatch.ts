@@ -17,18 +17,16 @@
  * The last line is one JSON object:
  * {"bench":"dispatch","enrolled":N,"enroll_s":…,"sent":N,"budget_per_min":…,"achieved_per_min":…,"efficiency":…,"errors_45009":0,"duplicates":0,…}
  */
-import path from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql, type Kysely } from 'kysely';
 import { pino } from 'pino';
-import { freePort } from '../../test/ports.js';
+import { benchServer } from './common.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { createMetrics } from '../../src/platform/metrics.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import { ensureDatabase } from '../../src/platform/db/embedded.js';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
 import { ComplianceGate } from '../../src/compliance/index.js';
 import { OutboxDispatcher } from '../../src/outbox/index.js';
@@ -66,15 +64,7 @@ const journey = (key: string) =>
 
 async function main() {
   const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    const dataDir = path.resolve('.data/bench-dispatch');
-    mkdirSync(dataDir, { recursive: true });
-    say(`starting embedded PostgreSQL under ${dataDir}`);
-    embedded = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer('.data/bench-dispatch', logger);
   const url = await ensureDatabase(adminUrl, `scrm_bench_dispatch_${process.pid}_${Date.now()}`);
   const database = openDatabase({ url, poolMax: 10, logger, applicationName: 'bench-dispatch' });
   const { db } = database;

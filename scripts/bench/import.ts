@@ -15,13 +15,12 @@ import pg from 'pg';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 import { BRANCHES } from '../../src/demo/branches.js';
 import { generateCustomers } from '../../src/demo/synthetic.js';
 import { CSV_HEADER, csvLine, faultyCsvLine } from '../../src/customers/import/fixtures.js';
 import { importCustomers } from '../../src/customers/import/index.js';
 import { progressPrinter } from '../../src/customers/import/progress.js';
-import { freePort } from './common.js';
+import { benchServer } from './common.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const FAULT_EVERY = 200; // 0.5%
@@ -80,13 +79,10 @@ async function main(): Promise<void> {
   if (!Number.isSafeInteger(ROWS) || ROWS < 1) throw new Error('BENCH_ROWS must be a positive integer');
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
   mkdirSync(DIR, { recursive: true });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: DIR, port: await freePort(), logger });
-    adminUrl = embedded.url;
+  const { adminUrl, embedded } = await benchServer(DIR, logger);
+  if (embedded) {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => void embedded!.stop().finally(() => process.exit(130)));
+      process.once(signal, () => void embedded.stop().finally(() => process.exit(130)));
     }
   }
   const database = openDatabase({ url: await freshDatabase(adminUrl), poolMax: 4, logger, applicationName: 'bench-import' });

@@ -32,7 +32,7 @@
  * Progress goes to stderr; the last line on stdout is one JSON object.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,11 +44,11 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
-import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import { ensureDatabase } from '../../src/platform/db/embedded.js';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { createSession, SESSION_COOKIE } from '../../src/auth/index.js';
 import { CONSOLE_ROOM, memberRoom } from '../../src/realtime/index.js';
-import { freePort } from './common.js';
+import { benchServer } from './common.js';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -276,15 +276,7 @@ function summary(runs: PhaseRun[]) {
 
 async function main() {
   const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'warn', destination: pino.destination(2) });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    const dataDir = path.resolve('.data/bench-realtime');
-    mkdirSync(dataDir, { recursive: true });
-    say(`starting embedded PostgreSQL under ${dataDir}`);
-    embedded = await startEmbeddedPostgres({ dataDir, port: await freePort(), logger });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer('.data/bench-realtime', logger);
   const dbName = `scrm_bench_rt_${process.pid}_${Date.now()}`;
   const databaseUrl = await ensureDatabase(adminUrl, dbName);
   let app: RunningApp | undefined;

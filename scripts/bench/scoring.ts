@@ -21,11 +21,10 @@ import { sql, type Kysely } from 'kysely';
 import { createLogger } from '../../src/platform/logger.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/platform/db/database.js';
 import { migrations } from '../../src/platform/db/migrations/index.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 import { plantDemoHistory } from '../../src/demo/seed.js';
 import { DEFAULT_AS_OF } from '../../src/demo/synthetic.js';
 import { runScoring } from '../../src/scoring/job.js';
-import { freePort, adminQuery } from './common.js';
+import { adminQuery, benchServer } from './common.js';
 
 const SOURCE = 'scrm_bench_segments';
 const COPY = 'scrm_bench_scoring';
@@ -57,12 +56,7 @@ async function writes(db: Db): Promise<Writes> {
 
 async function main(): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: DIR, port: await freePort(), logger });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer(DIR, logger);
   const url = new URL(adminUrl);
   url.pathname = `/${COPY}`;
   let database: ReturnType<typeof openDatabase> | undefined;

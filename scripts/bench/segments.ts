@@ -23,7 +23,6 @@ import { createLogger } from '../../src/platform/logger.js';
 import { FieldCipher } from '../../src/platform/crypto.js';
 import { migrateToLatest, openDatabase, type Db } from '../../src/platform/db/database.js';
 import { migrations } from '../../src/platform/db/migrations/index.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 import type { Actor } from '../../src/platform/http/context.js';
 import type { TagLayer } from '../../src/platform/db/schema.js';
 import { BRANCHES } from '../../src/demo/branches.js';
@@ -33,7 +32,7 @@ import { customerRow } from '../../src/customers/index.js';
 import type { FilterNode } from '../../src/filters/index.js';
 import { evaluate, type OracleCustomer, type OracleTag } from '../../src/filters/oracle.js';
 import { countSegment, planPredicate, planSegment } from '../../src/segments/index.js';
-import { freePort, adminQuery } from './common.js';
+import { adminQuery, benchServer } from './common.js';
 
 const N = Number(process.env.BENCH_CUSTOMERS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
@@ -207,12 +206,7 @@ async function main(): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(DB_NAME)) throw new Error('BENCH_DB must be a plain lower-case name');
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
   mkdirSync(DIR, { recursive: true });
-  let embedded: EmbeddedServer | undefined;
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: DIR, port: await freePort(), logger });
-    adminUrl = embedded.url;
-  }
+  const { adminUrl, embedded } = await benchServer(DIR, logger);
   const url = new URL(adminUrl);
   url.pathname = `/${DB_NAME}`;
   let database = openDatabase({ url: url.toString(), poolMax: 4, logger, applicationName: 'bench-segments' });
