@@ -1,4 +1,5 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Middleware } from 'koa';
 
@@ -49,31 +50,26 @@ export function serveWeb(options: { distDir: string }): Middleware {
       ctx.redirect('/console/');
       return;
     }
-    let file: string | undefined;
+    let file: string;
     let immutable = false;
-    if (ctx.path.startsWith('/assets/') || ctx.path === '/favicon.svg') {
-      const resolved = path.resolve(root, `.${decodeURIComponent(ctx.path)}`);
-      if (!resolved.startsWith(root + path.sep)) return next();
-      file = resolved;
+    const entry = entryFor(ctx.path);
+    if (entry) {
+      file = path.join(root, entry);
+    } else if (ctx.path.startsWith('/assets/') || ctx.path === '/favicon.svg') {
+      file = path.resolve(root, `.${decodeURIComponent(ctx.path)}`);
+      if (!file.startsWith(root + path.sep)) return next();
       immutable = ctx.path.startsWith('/assets/');
     } else {
-      const entry = entryFor(ctx.path);
-      if (!entry) return next();
-      file = path.join(root, entry);
-      if (!existsSync(file)) {
-        ctx.status = 503;
-        ctx.type = 'text/html; charset=utf-8';
-        ctx.body = MISSING_BUILD;
-        return;
-      }
-    }
-    let stat;
-    try {
-      stat = statSync(file);
-    } catch {
       return next();
     }
-    if (!stat.isFile()) return next();
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat?.isFile()) {
+      if (!entry) return next();
+      ctx.status = 503;
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = MISSING_BUILD;
+      return;
+    }
     ctx.status = 200;
     ctx.type = TYPES[path.extname(file)] ?? 'application/octet-stream';
     ctx.length = stat.size;
