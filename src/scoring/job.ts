@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../platform/db/database.js';
 import type { JobRunner } from '../platform/jobs.js';
@@ -7,6 +6,7 @@ import { scoreChurn, trainChurnModel, type BandOptions, type ChurnBand, type Chu
 import { churnRowOf, countLabels, loadCooccurrence, loadFacts, loadRfmBounds, rfmMetricsOf } from './data.js';
 import { chinaDate, PropensityModel, type Recommendation } from './propensity.js';
 import { RFM_CLASSES, scoreRfm, type RfmClass, type RfmScore } from './rfm.js';
+import { writeCustomers } from '../tags/catalog.js';
 import { ensureModelTags, ensureProductTags, replaceModelTags, type TagAssignment } from './tags.js';
 
 /**
@@ -130,11 +130,9 @@ export async function runScoring(deps: ScoringDeps, options: ScoringOptions): Pr
       if (top) assignments.push({ customerId: s.id, tagId: tags.product.get(top.productName)! });
     }
 
-    await db.transaction().execute(async (trx) => {
-      // One scoring write at a time: customer_scores' triggers update customers.churn_band (migration 0018),
-      // and two runs writing overlapping batches at once (the nightly job and a manual run) would lock the
-      // same customers in different orders and deadlock.
-      await sql`SELECT pg_advisory_xact_lock(hashtext('scoring.write'))`.execute(trx);
+    // The batch's customers are locked first, in id order (writeCustomers), so a concurrent run, the nightly fact
+    // tags or a rule recompute never holds some of them while waiting for the others.
+    await writeCustomers(db, scored.map((s) => s.id), async (trx) => {
       await trx
         .insertInto('customer_scores')
         .values(scored.map((s) => ({

@@ -22,11 +22,50 @@ export const LAYER_ORDER: readonly TagLayer[] = ['fact', 'rule', 'model', 'manua
 export async function setBased<T>(db: Db, wholeBase: boolean, run: (db: Db) => Promise<T>): Promise<T> {
   if (!wholeBase) return run(db);
   return db.transaction().execute(async (trx) => {
-    await sql`SET LOCAL enable_nestloop = off`.execute(trx);
-    // Hashes of a few million (customer, tag) pairs stay in memory instead of spilling to temporary files.
-    await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
+    await wholeBasePlans(trx);
     return run(trx);
   });
+}
+
+async function wholeBasePlans(trx: Db): Promise<void> {
+  await sql`SET LOCAL enable_nestloop = off`.execute(trx);
+  // Hashes of a few million (customer, tag) pairs stay in memory instead of spilling to temporary files.
+  await sql`SET LOCAL work_mem = '256MB'`.execute(trx);
+}
+
+const BULK_WRITE_LOCK = sql`hashtext('customers.bulk-write')`;
+
+/**
+ * One transaction that writes the tags or scores of many customers. The triggers that keep customers.tag_nos and
+ * customers.churn_band (migrations 0009 and 0018) update customer rows as each statement ends, in whatever order
+ * its join yields them, so two such transactions over overlapping customers (the nightly fact tags and a scoring
+ * run, a rule recompute and a customer batch of fact tags) could each hold rows the other waits for: a deadlock.
+ *
+ * - Given its customers, the transaction locks them all first, in id order, in one statement, under the shared
+ *   bulk lock; every later trigger then finds its rows already held. Two such transactions wait for each other
+ *   in one direction only.
+ * - Given `null` (the whole base), it takes the bulk lock exclusively, since locking a million rows first would
+ *   write them all; it then runs alone among bulk writers, with the whole-base planner settings of setBased.
+ *
+ * The advisory lock is taken before any row, so no transaction waits for it while holding customers. A change to
+ * one customer (changeCustomerTags) locks that row first and needs neither.
+ */
+export async function writeCustomers<T>(db: Db, customerIds: readonly string[] | null, run: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    if (customerIds === null) {
+      await lockWholeBase(trx);
+      await wholeBasePlans(trx);
+    } else {
+      await sql`SELECT pg_advisory_xact_lock_shared(${BULK_WRITE_LOCK})`.execute(trx);
+      await sql`SELECT 1 FROM customers WHERE id = ANY(${[...customerIds]}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+    }
+    return run(trx);
+  });
+}
+
+/** The exclusive bulk lock of writeCustomers(db, null, …), for a transaction that must begin with other work. */
+export async function lockWholeBase(trx: Db): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${BULK_WRITE_LOCK})`.execute(trx);
 }
 
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
@@ -173,6 +212,7 @@ export async function deleteTag(db: Db, tagId: string): Promise<{ removedAssignm
   const tag = await tagWithGroup(db, tagId);
   if (tag.layer === 'fact' || tag.layer === 'model') throw conflict(`${tag.layer} tags are maintained by the system`);
   return db.transaction().execute(async (trx) => {
+    await lockWholeBase(trx);
     await trx.updateTable('tags').set({ deleted_at: new Date(), updated_at: new Date() }).where('id', '=', tagId).execute();
     const removed = await trx.deleteFrom('customer_tags').where('tag_id', '=', tagId).executeTakeFirst();
     return { removedAssignments: Number(removed.numDeletedRows) };

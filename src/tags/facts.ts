@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../platform/db/database.js';
 import { getSetting, type SettingValue } from '../settings/index.js';
-import { ensureGroup, ensureTags, setBased } from './catalog.js';
+import { ensureGroup, ensureTags, writeCustomers } from './catalog.js';
 
 /**
  * Fact tags: computed from the customer record alone, never assigned by hand.
@@ -156,6 +156,6 @@ export async function recomputeFactTags(db: Db, options: FactOptions): Promise<F
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM removed)::int AS removed`;
-  const result = await setBased(db, !ids, (d) => statement.execute(d));
+  const result = await writeCustomers(db, ids, (trx) => statement.execute(trx));
   return result.rows[0] ?? { added: 0, removed: 0 };
 }

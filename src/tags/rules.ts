@@ -4,7 +4,7 @@ import { invalid } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { compileFilter, describeFilter, type FilterNode } from '../filters/index.js';
 import { changeCustomerTags } from './assign.js';
-import { setBased, tagWithGroup } from './catalog.js';
+import { setBased, tagWithGroup, writeCustomers } from './catalog.js';
 import type { PushDeps } from './wecom.js';
 
 /**
@@ -77,7 +77,7 @@ async function applyWanted(db: Db, tagIds: string[], wanted: Expression<unknown>
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM removed)::int AS removed`;
-  const result = await setBased(db, true, (d) => statement.execute(d));
+  const result = await writeCustomers(db, null, (trx) => statement.execute(trx));
   return result.rows[0] ?? { added: 0, removed: 0 };
 }
 
@@ -86,7 +86,8 @@ export async function recomputeExclusiveGroup(db: Db, groupId: string, now: Date
   const tagIds = tags.map((t) => t.id);
   const rules = tags.filter((t) => t.rule).map((t) => ({ id: t.id, rule: t.rule as FilterNode }));
   if (!rules.length) {
-    const removed = await db.deleteFrom('customer_tags').where('tag_id', 'in', [...tagIds, '00000000-0000-0000-0000-000000000000']).executeTakeFirst();
+    const removed = await writeCustomers(db, null, (trx) =>
+      trx.deleteFrom('customer_tags').where('tag_id', 'in', [...tagIds, '00000000-0000-0000-0000-000000000000']).executeTakeFirst());
     return { tagIds, added: 0, removed: Number(removed.numDeletedRows) };
   }
   const first = sql.join(rules.map((r) => sql`WHEN ${compileFilter(r.rule, { now })} THEN ${r.id}::uuid`), sql` `);
@@ -116,7 +117,7 @@ async function recomputeLinked(deps: PushDeps, tag: { id: string; corpId: string
   const gone = local('remove');
   const fresh = local('add');
   // Arrays, not one parameter per row: a first computation may touch hundreds of thousands of customers.
-  await db.transaction().execute(async (trx) => {
+  await writeCustomers(db, [...gone, ...fresh], async (trx) => {
     if (gone.length) await sql`DELETE FROM customer_tags WHERE tag_id = ${tag.id}::uuid AND customer_id = ANY(${gone}::uuid[])`.execute(trx);
     if (fresh.length) {
       await sql`INSERT INTO customer_tags (customer_id, tag_id, source, cause, assigned_at)

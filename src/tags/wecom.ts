@@ -5,7 +5,7 @@ import { AppError, type FieldIssue } from '../platform/errors.js';
 import type { Cause, EventBus } from '../platform/events.js';
 import { WeComUnavailableError, type WeComGateway } from '../wecom/client/index.js';
 import { markContactTags } from '../wecom/tags.js';
-import { setBased } from './catalog.js';
+import { writeCustomers } from './catalog.js';
 
 /**
  * Local tags linked to WeCom corp tags (tags.wecom_corp_id + wecom_tag_id), both ways.
@@ -188,7 +188,7 @@ export async function mirrorWecomTags(db: Db, options: MirrorOptions): Promise<M
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM removed)::int AS removed`;
-  const result = await setBased(db, !ids, (d) => statement.execute(d));
+  const result = await writeCustomers(db, ids, (trx) => statement.execute(trx));
   const counts = result.rows[0] ?? { added: 0, removed: 0 };
   return { tagsCreated, ...counts };
 }
