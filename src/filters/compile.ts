@@ -6,6 +6,7 @@ import {
   INNER_ALIASES, ageSource, birthMonthDay, churnBandSource, col, column, lastContactSource, liveRelation, not, relationAdded, score,
   type Bool, type Scope, type Source, type Sql,
 } from './sources.js';
+import type { TagNumbers } from './tags.js';
 import type { FilterNode } from './types.js';
 import { validateFilter } from './validate.js';
 
@@ -20,11 +21,14 @@ export interface CompileOptions {
   timezone?: string;
   /** Alias of customers in the query, default 'c'; 'customers' lets a filter sit beside customerScope(). */
   alias?: string;
+  /** Tag references resolved beforehand (resolveTagNumbers): their numbers become literals the planner can use. */
+  tagNumbers?: TagNumbers;
 }
 
 type Compiler = (op: Operator, value: unknown, s: Scope) => Bool;
 
 const TRUE = sql<SqlBool>`true`;
+const FALSE = sql<SqlBool>`false`;
 const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : [String(value)]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
@@ -98,10 +102,22 @@ function maturesWithin(s: Scope, days: number): Bool {
 /**
  * A reference names a tag by name (any group), 'group:name', or id; deleted tags never match. customers.tag_nos
  * holds the number of every tag the customer carries (kept by triggers on customer_tags, migration 0009), so the
- * references are looked up once (an InitPlan) and the customer side is an overlap the customers_tag_nos GIN index
- * serves. tag_nos is never NULL and an empty lookup overlaps nothing, so the condition is TRUE or FALSE.
+ * customer side is an array condition the customers_tag_nos GIN index serves. tag_nos is never NULL, so the
+ * condition is TRUE or FALSE.
+ *
+ * With the references resolved beforehand (options.tagNumbers) the numbers are literals: one tag is
+ * `tag_nos @> ARRAY[n]`, the predicate of that tag's partial index (src/tags/indexes.ts), several an overlap, none
+ * FALSE. Otherwise they are looked up once inside the query (an InitPlan) and an empty lookup overlaps nothing.
  */
 function hasTag(s: Scope, refs: string[]): Bool {
+  const resolved = s.tagNumbers && refs.every((r) => s.tagNumbers!.has(r)) ? [...new Set(refs.flatMap((r) => s.tagNumbers!.get(r)!))] : null;
+  if (resolved) {
+    if (!resolved.length) return FALSE;
+    // Numbers from the tags table, checked to be integers before they become SQL text.
+    if (!resolved.every((n) => Number.isSafeInteger(n) && n > 0)) throw new Error('filters: a resolved tag number is not a positive integer');
+    const array = sql.raw(`ARRAY[${[...resolved].sort((a, b) => a - b).join(',')}]::integer[]`);
+    return resolved.length === 1 ? sql<SqlBool>`${col(s, 'tag_nos')} @> ${array}` : sql<SqlBool>`${col(s, 'tag_nos')} && ${array}`;
+  }
   const ids = refs.filter((r) => UUID.test(r));
   return sql<SqlBool>`${col(s, 'tag_nos')} && ARRAY(SELECT ft.tag_no FROM tags ft JOIN tag_groups fg ON fg.id = ft.group_id WHERE ft.deleted_at IS NULL
       AND (ft.name = ANY(${refs}::text[]) OR fg.name || ':' || ft.name = ANY(${refs}::text[])${ids.length ? sql` OR ft.id = ANY(${ids}::uuid[])` : sql``}))`;
@@ -227,5 +243,5 @@ export function compileFilter(tree: FilterNode, options: CompileOptions = {}): E
   const alias = options.alias ?? 'c';
   // The alias is the caller's code, not user input; still, it is checked before it becomes an identifier.
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(alias) || INNER_ALIASES.includes(alias)) throw new Error(`filters: unusable alias '${alias}'`);
-  return compileNode(node, { alias, timeZone, today: localDate(now, timeZone) });
+  return compileNode(node, { alias, timeZone, today: localDate(now, timeZone), ...(options.tagNumbers ? { tagNumbers: options.tagNumbers } : {}) });
 }

@@ -7,7 +7,7 @@ import type { Actor } from '../platform/http/context.js';
 import { AppError } from '../platform/errors.js';
 import { DEMO_CORP_ID } from '../demo/seed.js';
 import { NOW, buildWorld } from './fixture.js';
-import { compileFilter, type FilterNode } from './index.js';
+import { compileFilter, resolveTagNumbers, tagReferences, type FilterNode } from './index.js';
 import { dayOf, expectedCifs, type World } from './oracle.js';
 
 /** Each field and operator, on a few hundred customers, against the JavaScript oracle over the same data. */
@@ -23,7 +23,12 @@ describe('filters compiled to SQL', () => {
 
   async function select(tree: FilterNode, now = NOW, timezone = 'Asia/Shanghai'): Promise<string[]> {
     const rows = await handle.db.selectFrom('customers as c').select('c.cif_no').where(compileFilter(tree, { now, timezone })).execute();
-    return rows.map((r) => r.cif_no).sort();
+    // Tag references resolved beforehand (literal tag numbers) must select the same customers as the in-query lookup.
+    const tagNumbers = await resolveTagNumbers(handle.db, tagReferences([tree]));
+    const resolved = await handle.db.selectFrom('customers as c').select('c.cif_no').where(compileFilter(tree, { now, timezone, tagNumbers })).execute();
+    const cifs = rows.map((r) => r.cif_no).sort();
+    expect(resolved.map((r) => r.cif_no).sort(), `${JSON.stringify(tree)} with resolved tags`).to.deep.equal(cifs);
+    return cifs;
   }
 
   /** Asserts SQL and oracle agree and returns the oracle's answer. */

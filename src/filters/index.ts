@@ -9,3 +9,4 @@ export { FIELDS, listFields, OPERATORS, type FieldInfo, type FieldSpec, type Fie
 export { filterNodeSchema, validateFilter } from './validate.js';
 export { compileFilter, type CompileOptions } from './compile.js';
 export { describeFilter, formatMoney } from './describe.js';
+export { resolveTagNumbers, tagReferences, type TagNumbers } from './tags.js';

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import { monthDay } from './dates.js';
+import type { TagNumbers } from './tags.js';
 
 /**
  * Where each field's value lives, as SQL on `customers` (alias `c` by default) and correlated subqueries, so a
@@ -20,6 +21,8 @@ export interface Scope {
   timeZone: string;
   /** Today's calendar date in timeZone at `now`, 'YYYY-MM-DD'. */
   today: string;
+  /** Tag references resolved beforehand (compile.ts hasTag). */
+  tagNumbers?: TagNumbers;
 }
 
 export interface Source {

@@ -1,5 +1,5 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
-import { compileFilter } from '../filters/index.js';
+import { compileFilter, resolveTagNumbers, tagReferences, type CompileOptions, type TagNumbers } from '../filters/index.js';
 import type { Db } from '../platform/db/database.js';
 import { AppError, conflict, invalid, notFound } from '../platform/errors.js';
 import { SEGMENT_LIMITS, segmentDefinitionSchema, type BaseDefinition, type SegmentDefinition } from './definition.js';
@@ -27,7 +27,7 @@ export interface SegmentSqlOptions {
 }
 
 export type SegmentPlan =
-  | { kind: 'base'; definition: BaseDefinition; segmentId?: string; members?: MemberLists }
+  | { kind: 'base'; definition: BaseDefinition; segmentId?: string; members?: MemberLists; tagNumbers?: TagNumbers }
   | { kind: 'derived'; op: 'union' | 'intersection' | 'difference'; parts: SegmentPlan[] };
 
 interface Stored { id: string; name: string; definition: SegmentDefinition }
@@ -66,7 +66,12 @@ export async function planSegment(db: Db, definition: unknown, options: SegmentS
   }
 
   async function build(def: SegmentDefinition, top: number | null, segmentId?: string, members?: MemberLists): Promise<SegmentPlan> {
-    if (def.method !== 'derived') return { kind: 'base', definition: def, ...(segmentId ? { segmentId } : {}), ...(members ? { members } : {}) };
+    if (def.method !== 'derived') {
+      // Tags resolved now, so the condition carries their numbers as literals (see filters/tags.ts).
+      const refs = 'filter' in def && def.filter ? tagReferences([def.filter]) : [];
+      const tagNumbers = refs.length ? await resolveTagNumbers(db, refs) : undefined;
+      return { kind: 'base', definition: def, ...(segmentId ? { segmentId } : {}), ...(members ? { members } : {}), ...(tagNumbers ? { tagNumbers } : {}) };
+    }
     await load(def.segments);
     const parts: SegmentPlan[] = [];
     for (const [i, id] of def.segments.entries()) {
@@ -116,7 +121,7 @@ const or = (parts: Expression<SqlBool>[]) => (parts.length === 1 ? parts[0]! : s
 /** The plan as a condition on `alias` (default 'customers', so it sits beside customerScope()). Always TRUE or FALSE. */
 export function planPredicate(plan: SegmentPlan, options: { now?: Date; timezone?: string; alias?: string } = {}): Expression<SqlBool> {
   const alias = options.alias ?? 'customers';
-  const filter = { now: options.now, timezone: options.timezone, alias };
+  const filter: CompileOptions = { now: options.now, timezone: options.timezone, alias };
   if (plan.kind === 'derived') {
     const parts = plan.parts.map((p) => planPredicate(p, options));
     if (plan.op === 'union') return or(parts);
@@ -125,6 +130,7 @@ export function planPredicate(plan: SegmentPlan, options: { now?: Date; timezone
     return sql<SqlBool>`(${first!} AND NOT ${or(rest)})`;
   }
   const d = plan.definition;
+  if (plan.tagNumbers) filter.tagNumbers = plan.tagNumbers;
   switch (d.method) {
     case 'fixed': case 'imported': return members(plan, alias, true);
     case 'rule': return compileFilter(d.filter, filter);

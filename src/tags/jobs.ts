@@ -5,6 +5,7 @@ import type { JobRunner } from '../platform/jobs.js';
 import type { Logger } from '../platform/logger.js';
 import type { WeComGateway } from '../wecom/client/index.js';
 import { recomputeFactTags } from './facts.js';
+import { syncTagIndexes } from './indexes.js';
 import { recomputeAllRuleTags, recomputeRuleTag } from './rules.js';
 import { customersOfContact, isOwnCause, mirrorWecomTags } from './wecom.js';
 
@@ -44,7 +45,9 @@ export async function runNightly(deps: TagDeps, now: Date) {
   }
   const facts = await recomputeFactTags(deps.db, { now });
   const rules = await recomputeAllRuleTags(deps.db, { now, wecom: deps, logger: deps.logger });
-  return { mirror, facts, rules };
+  // After the fact tags, which may have just been created (a first night).
+  const indexes = await syncTagIndexes(deps.db, deps.logger);
+  return { mirror, facts, rules, indexes };
 }
 
 /** Enqueues a rule recompute; the key makes each version of the tag one job (a repeat enqueue is a no-op). */
