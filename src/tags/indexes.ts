@@ -14,12 +14,13 @@ import type { Logger } from '../platform/logger.js';
  * the nightly tag job after the fact tags (jobs.ts); an index left invalid by an interrupted build is rebuilt.
  * The name carries a version of the column list, so changing it here replaces every index on the next run.
  */
-export const TAG_INDEX_PREFIX = 'customers_tag_';
 const VERSION = 'v1';
+/** Only names of this shape are managed here (customers_tag_nos, the GIN index of migration 0009, is not one). */
+const TAG_INDEX_NAME = /^customers_tag_[0-9]+_v[0-9]+$/;
 /** The columns the filter grammar reads from the customer row (fields in filters/sources.ts), beside the key id. */
 const INCLUDED = ['aum', 'branch_id', 'risk_level', 'risk_assessed_at', 'churn_band', 'last_contact_at', 'marketing_consent', 'birth_date', 'gender', 'last_txn_at', 'tag_nos'] as const;
 
-export const tagIndexName = (tagNo: number) => `${TAG_INDEX_PREFIX}${tagNo}_${VERSION}`;
+export const tagIndexName = (tagNo: number) => `customers_tag_${tagNo}_${VERSION}`;
 
 export interface TagIndexResult {
   created: string[];
@@ -53,7 +54,7 @@ async function sync(db: Db, logger?: Logger): Promise<TagIndexResult> {
   const wanted = new Map((await indexedTags(db)).map((n) => [tagIndexName(n), n]));
   const { rows: existing } = await sql<{ name: string; valid: boolean }>`
     SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-    WHERE i.indrelid = 'customers'::regclass AND starts_with(c.relname, ${TAG_INDEX_PREFIX})`.execute(db);
+    WHERE i.indrelid = 'customers'::regclass AND c.relname ~ ${TAG_INDEX_NAME.source}`.execute(db);
   const result: TagIndexResult = { created: [], dropped: [] };
   for (const index of existing) {
     if (wanted.has(index.name) && index.valid) {
