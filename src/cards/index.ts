@@ -19,7 +19,7 @@ import { loadThemes } from './themes.js';
  * event, tracking into the timeline, statistics and live notes. See README.md.
  */
 export { attributeAdd, subscribeCardAttribution, type Attribution } from './attribution.js';
-export { CARD_JOBS, defineCardJobs, scheduleCardJobs } from './jobs.js';
+export { CARD_JOBS, defineCardJobs, scheduleCardJobs, purgeCardEvents } from './jobs.js';
 export { productPage, productSummary, PRODUCT_STATEMENTS, type ProductPage, type ProductSummary } from './products.js';
 export { RateLimiter, VISITOR_COOKIE, registerPublicCardRoutes } from './public.js';
 export { registerCardRoutes } from './routes.js';
@@ -65,7 +65,7 @@ export async function setupCards(options: {
   };
   const approved = new ApprovedProducts(options.db);
   subscribeCardAttribution(options.events, deps);
-  defineCardJobs(options.jobs, { db: deps.db, gateway: deps.gateway, logger: deps.logger, shareWaysMax: deps.shareWaysMax, idleDays: deps.shareWayIdleDays });
+  defineCardJobs(options.jobs, { db: deps.db, gateway: deps.gateway, logger: deps.logger, shareWaysMax: deps.shareWaysMax, idleDays: deps.shareWayIdleDays, eventRetentionDays: config.CARDS_EVENT_RETENTION_DAYS });
   return {
     deps,
     approved,

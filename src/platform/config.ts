@@ -76,6 +76,7 @@ export const configSchema = z.object({
   CARDS_SHARE_WAYS_MAX: z.coerce.number().int().min(0).max(500_000).default(10_000),
   CARDS_SHARE_WAY_IDLE_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CARDS_PUBLIC_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
+  CARDS_EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   /** The AI assistant (src/assistant): any OpenAI-compatible endpoint; no key means retrieval-only mode. */
   OPENAI_BASE_URL: z.url().optional(),
   OPENAI_API_KEY: z.string().min(1).optional(),
