@@ -95,6 +95,28 @@ async function recentAppMessages(db: Db, rows: ScanRow[], now: Date): Promise<Ma
   return new Map(result.rows.map((r) => [key(r.corp_id, r.recipient), r.at.map((d) => new Date(d).getTime())]));
 }
 
+const conversation = (row: { corp_id: string; channel: string; recipient: string }) => `${row.corp_id}\u0000${row.channel}\u0000${row.recipient}`;
+
+/**
+ * Conversations (ordered senders) that must wait: one of their rows is on its way (`sending`), or an older row is
+ * pending but not among the rows scanned (not due yet, or locked). Rows scanned are the oldest due ones, so an
+ * older pending row missing from them is one of those.
+ */
+async function heldConversations(db: Db, rows: (ScanRow & { created_at: Date })[]): Promise<Set<string>> {
+  if (!rows.length) return new Set();
+  const oldest = new Map<string, ScanRow & { created_at: Date }>();
+  for (const r of rows) if (!oldest.has(conversation(r))) oldest.set(conversation(r), r); // rows are oldest first
+  const keys = [...oldest.values()];
+  const result = await sql<{ corp_id: string; channel: string; recipient: string }>`
+    SELECT DISTINCT o.corp_id, o.channel, o.recipient FROM outbox o
+      JOIN unnest(${keys.map((k) => k.corp_id)}::text[], ${keys.map((k) => k.channel)}::text[], ${keys.map((k) => k.recipient)}::text[],
+                  ${keys.map((k) => k.created_at)}::timestamptz[]) AS k(corp_id, channel, recipient, oldest)
+        ON o.corp_id = k.corp_id AND o.channel = k.channel AND o.recipient = k.recipient
+     WHERE o.status = 'sending'
+        OR (o.status = 'pending' AND o.created_at <= k.oldest AND o.id <> ALL(${rows.map((r) => r.id)}::uuid[]))`.execute(db);
+  return new Set(result.rows.map(conversation));
+}
+
 /** When a member may get the next app message, or undefined when now. */
 function appRateUntil(times: number[], now: number, rate: ClaimRules['appRate']): Date | undefined {
   const lastMinute = times.filter((t) => t > now - MINUTE_MS);
@@ -136,6 +158,7 @@ export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
     const quota = await quotaCounts(trx, rows.filter((r) => senders.get(r.channel)!.receivingQuota), period.start);
     const appTimes = await recentAppMessages(trx, rows.filter((r) => senders.get(r.channel)!.perRecipientRate), now);
     const quietUntil = quietHoursEnd(now, rules.quietHours);
+    const held = await heldConversations(trx, rows.filter((r) => senders.get(r.channel)!.ordered));
 
     const expired: string[] = [];
     const cancelled: string[] = [];
@@ -152,6 +175,12 @@ export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
       if (row.expires_at && new Date(row.expires_at) <= now) {
         expired.push(row.id);
         continue;
+      }
+      if (sender.ordered) {
+        // One row per conversation and claim, the oldest; whatever happens to it (claimed, deferred, not sent for
+        // now), the newer rows of the conversation wait for it.
+        if (held.has(conversation(row))) continue;
+        held.add(conversation(row));
       }
       if (sender.customerFacing) {
         if (row.purpose === 'marketing' && row.customer_id && row.marketing_consent === false) {

@@ -14,6 +14,7 @@ import { OutboxDispatcher, type DispatcherOptions } from './dispatch.js';
 import { massSingleSender } from './mass.js';
 import { queueMessage, type QueueInput } from './queue.js';
 import { syncSendResults } from './results.js';
+import { kfSender } from '../replies/kf.js';
 
 /** The dispatcher against real PostgreSQL and the sandbox: batching, retries, rules, in-doubt batches, results. */
 describe('the outbox dispatcher', function () {
@@ -306,6 +307,31 @@ describe('the outbox dispatcher', function () {
     expect(await d.drainOnce()).to.include({ sent: 1 });
     expect(sandbox.control.received({ kind: 'app', to: 'LiNa' })).to.have.length(4);
     expect(sandbox.world.droppedAppMessages).to.have.length(0);
+  });
+
+  it('sends a customer-service conversation one message at a time, oldest first, so a retried reply is never overtaken', async () => {
+    const claim = async () => (await claimBatches({
+      db: handle.db, instance: 'test', senders: new Map([['kf', kfSender(logger)]]), slots: 10, batchMax: 100, leaseMs: 60_000, now: clock,
+      rules: { quietHours: { start: '21:00', end: '08:00', timezone: 'Asia/Shanghai' }, quota: { period: 'month', limit: 4 }, appRate: { perMinute: 30, perHour: 1000 } },
+      blockedFor: () => 0,
+    })).batches.flatMap((b) => b.rows.map((r) => r.id)).sort();
+    const kf = (recipient: string, text: string) => queue({ channel: 'kf', recipient, sender: null, content: { text }, extra: { open_kfid: 'wk-test' } }).then((r) => r.id);
+    const a = [await kf('wm-a', '您好，请问有什么可以帮您？'), await kf('wm-a', '定期存款三年期利率请以网点公告为准。'), await kf('wm-a', '还有其他问题吗？')];
+    const b = await kf('wm-b', '您好，请问有什么可以帮您？');
+    const setRow = (id: string, values: Record<string, unknown>) => handle.db.updateTable('outbox').set(values).where('id', '=', id).execute();
+
+    expect(await claim()).to.deep.equal([a[0], b].sort()); // the oldest of each conversation, together
+    expect(await claim()).to.deep.equal([]); // a[0] is on its way: a[1] waits
+    // WeCom refused a[0] for now (45009): back to pending for a retry in 30 s, as the dispatcher does.
+    await setRow(a[0]!, { status: 'pending', batch_id: null, not_before: new Date(clock.getTime() + 30_000) });
+    await setRow(b, { status: 'sent', sent_at: clock });
+    expect(await claim()).to.deep.equal([]); // a[1] is due, but a[0] is older and still to go
+    clock = new Date(clock.getTime() + 30_000);
+    expect(await claim()).to.deep.equal([a[0]]);
+    await setRow(a[0]!, { status: 'sent', sent_at: clock });
+    expect(await claim()).to.deep.equal([a[1]]);
+    await setRow(a[1]!, { status: 'failed', last_error: 'test' }); // a final failure does not hold the conversation
+    expect(await claim()).to.deep.equal([a[2]]);
   });
 
   it('wakes on the notification a new row sends, long before its next poll, and stops after its calls finish', async () => {

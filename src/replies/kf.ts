@@ -47,6 +47,7 @@ export function kfSender(logger: Logger): Sender {
     customerFacing: false,
     receivingQuota: false,
     perRecipientRate: false,
+    ordered: true,
     async send(batch, ctx) {
       const row = batch.rows[0]!;
       const openKfid = String(row.payload.open_kfid ?? '');
