@@ -73,6 +73,7 @@ function printSummary(s: ImportSummary, rejections: Awaited<ReturnType<typeof li
     `${s.resumed ? 'Resumed and finished' : 'Imported'} ${s.fileName} (${s.format}, ${n(s.totalRows)} rows) in ${s.seconds.toFixed(1)} s`,
     `  inserted ${n(s.inserted)}, updated ${n(s.updated)}, unchanged ${n(s.unchanged)}, rejected ${n(s.rejected)}`,
     `  import ${s.importId}`,
+    `  journeys and fact tags follow from the running service within a minute (customers.import-followup)`,
   ];
   for (const r of rejections.items) out.push(`  line ${r.lineNumber}${r.cifNo ? ` (${r.cifNo})` : ''}: ${r.reasons.map((x) => `${x.field} ${x.message}`).join('; ')}`);
   if (rejections.total > rejections.items.length) out.push(`  … ${n(rejections.total - rejections.items.length)} more: GET /api/v1/imports/${s.importId}/rejections`);

@@ -32,6 +32,7 @@ import { registerSidebarRoutes } from './wecom/sidebar.js';
 import { defineTagJobs, registerTagRoutes, scheduleTagJobs, subscribeTagEvents, TAG_JOBS, type TagDeps } from './tags/index.js';
 import { defineSegmentJobs, registerSegmentRoutes, scheduleSegmentJobs } from './segments/index.js';
 import { registerImportRoutes, type ImportRunner } from './customers/import/routes.js';
+import { defineImportJobs, scheduleImportJobs } from './customers/import/followup.js';
 import { registerComplianceRoutes, type ComplianceGate } from './compliance/index.js';
 import { defineMassSendJobs, registerMassSendRoutes, scheduleMassSendJobs, type MassSendDeps } from './masssend/index.js';
 import { defaultSenders, defineOutboxJobs, OutboxDispatcher, scheduleOutboxJobs } from './outbox/index.js';
@@ -112,6 +113,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   defineTagJobs(jobs, tagDeps);
   subscribeTagEvents(events, tagDeps);
   defineSegmentJobs(jobs, { db });
+  defineImportJobs(jobs, { db, events });
   // The same construction serves the bots (bots/main.ts).
   const { gate, kb, assistant, assistantSettings: assistantConfig, deps: replyDeps } = buildReplyEngine({
     config, db, logger, events, gateway: wecom.gateway,
@@ -181,7 +183,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     registerSegmentRoutes(api, { db, cipher });
     registerScoringRoutes(api, { db, jobs });
     registerDashboardRoutes(api, { db });
-    imports = registerImportRoutes(api, { db, cipher, logger, events, realtime: consoleFeed, dataDir: config.DATA_DIR });
+    imports = registerImportRoutes(api, { db, cipher, logger, jobs, realtime: consoleFeed, dataDir: config.DATA_DIR });
     registerComplianceRoutes(api, { db, gate });
     registerMassSendRoutes(api, massSends);
     registerSopRoutes(api, { db, gate, progress: sopProgress });
@@ -257,6 +259,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
     await scheduleScoringJobs(jobs);
     await scheduleTagJobs(jobs);
     await scheduleSegmentJobs(jobs);
+    await scheduleImportJobs(jobs);
     await scheduleMassSendJobs(jobs);
     await scheduleSopJobs(jobs);
     await scheduleCardJobs(jobs);

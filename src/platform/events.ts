@@ -75,6 +75,8 @@ type Handler<N extends EventName> = (event: DomainEvent<N>) => void | Promise<vo
 export class EventBus {
   private readonly emitter = new EventEmitter({ captureRejections: false });
   private readonly pending = new Set<Promise<void>>();
+  /** The handler runs of an event published with publishAndWait, and their failures. */
+  private readonly awaited = new WeakMap<object, { runs: Promise<void>[]; failures: unknown[] }>();
 
   constructor(private readonly logger: Logger) {
     this.emitter.setMaxListeners(100);
@@ -87,8 +89,10 @@ export class EventBus {
           await handler(event);
         } catch (error) {
           this.logger.error({ err: error, event: event.name, cause: event.cause }, 'event handler failed');
+          this.awaited.get(event)?.failures.push(error);
         }
       })();
+      this.awaited.get(event)?.runs.push(run);
       this.pending.add(run);
       void run.finally(() => this.pending.delete(run));
     };
@@ -99,6 +103,19 @@ export class EventBus {
   publish<N extends EventName>(name: N, payload: EventPayloads[N], cause: Cause): void {
     const event: DomainEvent<N> = { name, payload, cause, at: new Date() };
     this.emitter.emit(name, event);
+  }
+
+  /**
+   * Publishes and resolves once this event's handlers have finished; rejects when one of them failed. For a
+   * publisher that keeps the event until it has been handled (the import follow-up), so it can publish it again.
+   */
+  async publishAndWait<N extends EventName>(name: N, payload: EventPayloads[N], cause: Cause): Promise<void> {
+    const event: DomainEvent<N> = { name, payload, cause, at: new Date() };
+    const record = { runs: [] as Promise<void>[], failures: [] as unknown[] };
+    this.awaited.set(event, record);
+    this.emitter.emit(name, event); // listeners are called synchronously, so every run is recorded here
+    await Promise.all(record.runs);
+    if (record.failures.length) throw new Error(`${record.failures.length} handler(s) of ${name} failed`, { cause: record.failures[0] });
   }
 
   /** Resolves when every handler started so far has finished (tests, shutdown). */

@@ -1,4 +1,6 @@
-import { EVENTS, type Cause, type EventBus, type EventPayloads } from '../../platform/events.js';
+import { sql } from 'kysely';
+import type { Db } from '../../platform/db/database.js';
+import type { Cause, EventPayloads } from '../../platform/events.js';
 import { aumTier, type AumThresholds } from '../../tags/facts.js';
 import type { WatchedChange } from './batch.js';
 
@@ -28,16 +30,14 @@ export function attributeChanges(w: WatchedChange, thresholds: AumThresholds): C
 export const importCause = (importId: string): Cause => ({ type: 'system', id: `import:${importId}` });
 
 /**
- * Publishes `customer.updated` for each changed customer of a committed batch. The bus never waits for
- * its handlers (the SOP subscriber only enqueues a job per event), so neither does the import.
+ * Records, in the batch's transaction, the changes a committed batch made that a journey may watch (one
+ * `import_changes` row per customer); the follow-up job publishes them as `customer.updated` (followup.ts).
+ * Returns how many were recorded.
  */
-export function publishChanges(events: EventBus, watched: readonly WatchedChange[], thresholds: AumThresholds, cause: Cause): number {
-  let published = 0;
-  for (const w of watched) {
-    const changed = attributeChanges(w, thresholds);
-    if (!Object.keys(changed).length) continue;
-    events.publish(EVENTS.customerUpdated, { customerId: w[0], changed }, cause);
-    published++;
-  }
-  return published;
+export async function recordChanges(conn: Db, importId: string, watched: readonly WatchedChange[], thresholds: AumThresholds): Promise<number> {
+  const rows = watched.map((w) => ({ customerId: w[0], changed: attributeChanges(w, thresholds) })).filter((r) => Object.keys(r.changed).length);
+  if (!rows.length) return 0;
+  await sql`INSERT INTO import_changes (import_id, customer_id, changed)
+    SELECT ${importId}::uuid, c.id, c.changed FROM unnest(${rows.map((r) => r.customerId)}::uuid[], ${rows.map((r) => JSON.stringify(r.changed))}::jsonb[]) AS c(id, changed)`.execute(conn);
+  return rows.length;
 }

@@ -2,13 +2,11 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Db } from '../../platform/db/database.js';
 import type { FieldCipher } from '../../platform/crypto.js';
-import type { EventBus } from '../../platform/events.js';
 import type { Logger } from '../../platform/logger.js';
 import { getSetting } from '../../settings/index.js';
 import { CifIndex } from './seen.js';
 import { formatOf, readCsvHeader, readRecords, sha256File, type ImportFormat } from './source.js';
-import { Batch, type WatchedChange } from './batch.js';
-import { importCause, publishChanges } from './changes.js';
+import { Batch } from './batch.js';
 import { claimImport, finishImport, loadBranchIds, releaseImport, type Claim, type Totals } from './store.js';
 import { OrderedWriters } from './writers.js';
 import { PRODUCT_IDS, validateRecord, type Refs } from './validate.js';
@@ -22,15 +20,15 @@ import { PRODUCT_IDS, validateRecord, type Refs } from './validate.js';
  * an abort) — resumes it from the saved byte offset; importing a file whose import is done runs a new,
  * full pass that reports every row unchanged (and repairs any row changed since).
  *
- * Once a batch commits, every stored customer it changed in a watched attribute (AUM and its tier, risk
- * level, consent, branch) gets a `customer.updated` event caused by the import; new customers get none.
+ * Every stored customer a batch changes in a watched attribute (AUM and its tier, risk level, consent, branch) is
+ * recorded in `import_changes` in that batch's transaction; the service's follow-up job publishes each as a
+ * `customer.updated` event caused by the import (followup.ts), from a web or a command-line import alike. New
+ * customers get none.
  */
 export interface ImportDeps {
   db: Db;
   cipher: FieldCipher;
   logger: Logger;
-  /** Where `customer.updated` goes; without it (a command-line import) no event is published. */
-  events?: EventBus;
 }
 
 export interface ImportInput {
@@ -165,14 +163,12 @@ async function apply(connections: Db[], deps: ImportDeps, input: ImportInput, cl
     if (input.signal?.aborted) throw input.signal.reason instanceof Error ? input.signal.reason : new Error('import aborted');
   };
   // AUM tiers by the thresholds in force when the import starts.
-  const thresholds = deps.events ? await getSetting(conn, 'customers.aumTiers') : undefined;
-  const cause = importCause(claim.id);
-  const onCommit = (b: Batch, watched: WatchedChange[]) => {
+  const thresholds = await getSetting(conn, 'customers.aumTiers');
+  const onCommit = (b: Batch) => {
     progress = snapshot(claim, totals, b.end, b.endLine, file);
-    if (deps.events && thresholds && watched.length) publishChanges(deps.events, watched, thresholds, cause);
     input.onProgress?.(progress);
   };
-  const writers = new OrderedWriters(connections, claim.id, totals, onCommit, checkAbort);
+  const writers = new OrderedWriters(connections, claim.id, totals, onCommit, thresholds, checkAbort);
 
   // Reading and checking the next batch overlaps with the database applying earlier ones.
   let batch = new Batch(cipher);

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { Api } from '../../platform/http/api.js';
 import type { Db } from '../../platform/db/database.js';
 import type { FieldCipher } from '../../platform/crypto.js';
-import type { EventBus } from '../../platform/events.js';
+import type { JobRunner } from '../../platform/jobs.js';
+import { enqueueFollowUp } from './followup.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Role } from '../../platform/db/schema.js';
 import { AppError, invalid, notFound } from '../../platform/errors.js';
@@ -25,8 +26,8 @@ export interface ImportRouteDeps {
   db: Db;
   cipher: FieldCipher;
   logger: Logger;
-  /** Receives `customer.updated` for the customers an import changes. */
-  events?: EventBus;
+  /** Where the follow-up of a finished import is queued (followup.ts); without it, the every-minute run finds it. */
+  jobs?: JobRunner;
   realtime?: { toConsole(event: string, data: unknown): void };
   dataDir: string;
   /** Largest accepted upload; default 2 GiB. */
@@ -124,6 +125,7 @@ export function registerImportRoutes(api: Api, deps: ImportRouteDeps): ImportRun
       const done = started.done.then(
         async (summary) => {
           deps.realtime?.toConsole('import.done', summary);
+          if (deps.jobs) await enqueueFollowUp(deps.jobs, summary.importId).catch((e: unknown) => logger.warn({ err: e, importId: summary.importId }, 'import follow-up not queued; the every-minute run will do it'));
           await rm(file, { force: true }); // the data is in the database now; keep no copy of the file
         },
         (error: unknown) => {

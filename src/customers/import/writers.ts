@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../../platform/db/database.js';
+import type { AumThresholds } from '../../tags/facts.js';
 import { changedRows, mergeBatch, type Batch, type WatchedChange } from './batch.js';
+import { recordChanges } from './changes.js';
 import { saveProgress, type Totals } from './store.js';
 
 /**
@@ -25,6 +27,8 @@ export class OrderedWriters {
     private readonly totals: Totals,
     /** Called after each commit, in order, with the watched changes it made; throwing from it stops the import after that batch. */
     private readonly committed: (b: Batch, watched: WatchedChange[]) => void,
+    /** AUM tiers for the recorded changes (changes.ts recordChanges). */
+    private readonly thresholds: AumThresholds,
     /** Checked before each batch is handed over: throws to stop taking new batches. */
     private readonly check: () => void = () => undefined,
   ) {
@@ -69,6 +73,8 @@ export class OrderedWriters {
       const writes = which ? which.length : b.accepted;
       const r = writes || b.rejLine.length ? await mergeBatch(conn, this.importId, b, which) : { inserted: 0, updated: 0, watched: [] };
       if (b.accepted) this.probing = (which ? which.length : r.inserted + r.updated) * 2 <= b.accepted;
+      // In this batch's transaction: the changes are published after the commit, by the follow-up job.
+      if (r.watched.length) await recordChanges(conn, this.importId, r.watched, this.thresholds);
       await previous; // throws if an earlier batch failed: this one must not commit either
       const t = this.totals;
       const next: Totals = {

@@ -475,6 +475,17 @@ export interface ImportRow {
   created_by: string | null;
   started_at: Generated<Date>;
   finished_at: Timestamp | null;
+  /** Set once the import's changes are published and its fact tags queued (migration 0022). */
+  followed_up_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** A watched change of one customer by an import, until the follow-up publishes it (migration 0022). */
+export interface ImportChangeRow {
+  id: Generated<string>;
+  import_id: string;
+  customer_id: string;
+  changed: Json<Record<string, { from: unknown; to: unknown }>>;
+  created_at: Generated<Date>;
 }
 
 export interface ImportRejectionRow {
@@ -520,6 +531,7 @@ export interface Database {
   segment_snapshots: SegmentSnapshotRow;
   segment_snapshot_members: SegmentSnapshotMemberRow;
   imports: ImportRow;
+  import_changes: ImportChangeRow;
   import_rejections: ImportRejectionRow;
 }
 

@@ -16,6 +16,7 @@ import * as m0018 from './0018_churn_band_on_customer.js';
 import * as m0019 from './0019_cards.js';
 import * as m0020 from './0020_dashboard.js';
 import * as m0021 from './0021_segment_tag_cover.js';
+import * as m0022 from './0022_import_changes.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0019_cards': m0019,
   '0020_dashboard': m0020,
   '0021_segment_tag_cover': m0021,
+  '0022_import_changes': m0022,
 };
