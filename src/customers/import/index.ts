@@ -7,7 +7,7 @@ import { getSetting } from '../../settings/index.js';
 import { CifIndex } from './seen.js';
 import { formatOf, readCsvHeader, readRecords, sha256File, type ImportFormat } from './source.js';
 import { Batch } from './batch.js';
-import { claimImport, finishImport, loadBranchIds, releaseImport, type Claim, type Totals } from './store.js';
+import { claimImport, finishImport, loadBranchIds, reloadClaim, releaseImport, type Claim, type Totals } from './store.js';
 import { OrderedWriters } from './writers.js';
 import { PRODUCT_IDS, validateRecord, type Refs } from './validate.js';
 
@@ -102,6 +102,11 @@ export function startImport(deps: ImportDeps, input: ImportInput): StartedImport
   return { claimed, done };
 }
 
+/** deadlock_detected, serialization_failure, lock_not_available (lock_timeout). */
+const LOCK_CONFLICTS = new Set(['40P01', '40001', '55P03']);
+const LOCK_ATTEMPTS = 3;
+const isLockConflict = (error: unknown) => LOCK_CONFLICTS.has((error as { code?: string } | null)?.code ?? '');
+
 const chinaToday = () => new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10);
 
 async function run(deps: ImportDeps, input: ImportInput, announce: (c: { id: string; resumed: boolean }) => void): Promise<ImportSummary> {
@@ -118,7 +123,20 @@ async function run(deps: ImportDeps, input: ImportInput, announce: (c: { id: str
     announce({ id: claim.id, resumed: claim.resumed });
     try {
       const count = Math.max(1, Math.min(4, Math.floor(input.connections ?? DEFAULT_CONNECTIONS)));
-      const progress = await withConnections(deps.db, count - 1, (more) => apply([conn, ...more], deps, input, claim, { totalBytes, started }));
+      let progress: ImportProgress;
+      for (let current = claim, attempt = 1; ; attempt++) {
+        try {
+          progress = await withConnections(deps.db, count - 1, (more) => apply([conn, ...more], deps, input, current, { totalBytes, started }));
+          break;
+        } catch (error) {
+          // A batch PostgreSQL chose as a deadlock's victim (another writer locked the same customers in another
+          // order), or one that waited too long for a lock: resume from the last committed batch, as a re-run would.
+          if (!isLockConflict(error) || attempt >= LOCK_ATTEMPTS || input.signal?.aborted) throw error;
+          log.warn({ err: error, attempt }, 'customer import batch lost a lock conflict; resuming from the last committed batch');
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          current = await reloadClaim(conn, claim);
+        }
+      }
       await finishImport(conn, claim.id, { status: 'done' });
       const summary: ImportSummary = {
         ...progress, status: 'done', format: claim.format, sha256, resumed: claim.resumed,

@@ -63,6 +63,17 @@ export async function claimImport(conn: Db, input: { sha256: string; fileName: s
   };
 }
 
+/** The claim again, at the resume point and counts of the last committed batch (after a failed attempt). */
+export async function reloadClaim(conn: Db, claim: Claim): Promise<Claim> {
+  const row = await conn.selectFrom('imports').selectAll().where('id', '=', claim.id).executeTakeFirstOrThrow();
+  return {
+    ...claim,
+    byteOffset: Number(row.byte_offset),
+    lineNumber: row.line_number,
+    totals: { processed: row.processed_rows, inserted: row.inserted_rows, updated: row.updated_rows, unchanged: row.unchanged_rows, rejected: row.rejected_rows },
+  };
+}
+
 export async function releaseImport(conn: Db, sha256: string): Promise<void> {
   await sql`SELECT pg_advisory_unlock(${lockKey(sha256)})`.execute(conn);
 }
