@@ -9,7 +9,7 @@ import { DEMO_CORP_ID } from '../demo/seed.js';
 import { createLogger } from '../platform/logger.js';
 import { AppError } from '../platform/errors.js';
 import {
-  ApprovedProducts, loadThemes, parseTheme, PRODUCT_STATEMENTS, productPage, publicCard, RateLimiter, retireIdleShareWays, shareState, type CardDeps,
+  ApprovedProducts, loadThemes, parseTheme, PRODUCT_STATEMENTS, productPage, publicCard, retireIdleShareWays, shareState, type CardDeps,
 } from './index.js';
 import catalogue from '../../data/bank/products.json' with { type: 'json' };
 
@@ -71,17 +71,6 @@ describe('product pages', () => {
       for (const s of statements!) expect(s, p.id).to.not.match(/^(须|不得)|须附|仅向/);
     }
     expect(Object.keys(PRODUCT_STATEMENTS).sort()).to.deep.equal((catalogue as { id: string }[]).map((p) => p.id).sort());
-  });
-});
-
-describe('the public limit', () => {
-  it('counts hits per key in a window and says how long to wait', () => {
-    const limiter = new RateLimiter(2, 60_000);
-    expect(limiter.hit('a', 0)).to.equal(undefined);
-    expect(limiter.hit('a', 1000)).to.equal(undefined);
-    expect(limiter.hit('a', 2000)).to.equal(58);
-    expect(limiter.hit('b', 2000)).to.equal(undefined);
-    expect(limiter.hit('a', 60_000)).to.equal(undefined);
   });
 });
 

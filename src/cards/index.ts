@@ -21,7 +21,7 @@ import { loadThemes } from './themes.js';
 export { attributeAdd, subscribeCardAttribution, type Attribution } from './attribution.js';
 export { CARD_JOBS, defineCardJobs, scheduleCardJobs, purgeCardEvents } from './jobs.js';
 export { productPage, productSummary, PRODUCT_STATEMENTS, type ProductPage, type ProductSummary } from './products.js';
-export { RateLimiter, VISITOR_COOKIE, registerPublicCardRoutes } from './public.js';
+export { VISITOR_COOKIE, registerPublicCardRoutes } from './public.js';
 export { registerCardRoutes } from './routes.js';
 export { ApprovedProducts, memberShare, publicCard, publicProduct, staffCard, updateCard, visitorShare, type CardDeps } from './service.js';
 export { cardScope, cardStats, listReferrals, type CardScope, type Referral } from './store.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, rateLimited } from '../platform/errors.js';
+import { SharedRateLimiter } from '../platform/rateLimit.js';
 import type { Api } from '../platform/http/api.js';
 import { ApprovedProducts, publicCard, publicProduct, visitorShare, type CardDeps } from './service.js';
 import { SHARE_TOKEN } from './store.js';
@@ -9,32 +10,13 @@ import { QrImages } from './ways.js';
 
 /**
  * The endpoints of the public pages (/card/:memberId and /p/:productId): no session, no customer
- * data in any answer, cheap, and limited per client address (CARDS_PUBLIC_PER_MINUTE, per web
- * process). A visitor is a random id in an httpOnly cookie (`scrm_vid`, a year), which is what
+ * data in any answer, cheap, and limited per client address (CARDS_PUBLIC_PER_MINUTE, shared by every web
+ * process through the database). A visitor is a random id in an httpOnly cookie (`scrm_vid`, a year), which is what
  * unique views count; it identifies a browser, not a person.
  */
 export const VISITOR_COOKIE = 'scrm_vid';
 const VISITOR = /^[A-Za-z0-9_-]{16,64}$/;
 const SHARES_PER_VISITOR_PER_HOUR = 20;
-
-/** Fixed one-minute (or `windowMs`) windows per key, in memory. */
-export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  constructor(private readonly limit: number, private readonly windowMs = 60_000) {}
-
-  /** Seconds to wait when the key is over its limit, else undefined (and the hit is counted). */
-  hit(key: string, now = Date.now()): number | undefined {
-    if (this.windows.size > 50_000) for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      w = { start: now, count: 0 };
-      this.windows.set(key, w);
-    }
-    if (w.count >= this.limit) return Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000));
-    w.count++;
-    return undefined;
-  }
-}
 
 export function visitorOf(ctx: Context, secure: boolean): string {
   const existing = ctx.cookies.get(VISITOR_COOKIE);
@@ -67,11 +49,12 @@ export const publicCardSchema = z.object({
 });
 
 export function registerPublicCardRoutes(api: Api, deps: CardDeps & { approved: ApprovedProducts; perMinute: number; secureCookies: boolean }): void {
-  const perAddress = new RateLimiter(deps.perMinute);
-  const sharesPerVisitor = new RateLimiter(SHARES_PER_VISITOR_PER_HOUR, 3600_000);
+  // Shared by every web process through the database, so several processes do not multiply the limits.
+  const perAddress = new SharedRateLimiter(deps.db, 'cards.public', deps.perMinute, 60_000);
+  const sharesPerVisitor = new SharedRateLimiter(deps.db, 'cards.shares', SHARES_PER_VISITOR_PER_HOUR, 3600_000);
   const images = new QrImages(deps.db);
-  const limit = (ctx: Context) => {
-    const wait = perAddress.hit(ctx.ip);
+  const limit = async (ctx: Context) => {
+    const wait = await perAddress.hit(ctx.ip);
     if (wait !== undefined) throw rateLimited(wait);
   };
 
@@ -80,7 +63,7 @@ export function registerPublicCardRoutes(api: Api, deps: CardDeps & { approved: 
     summary: 'a member\'s public card: profile, theme, QR code (the share\'s own when `s` names a share), featured approved products and materials; counts a view',
     params: staffParams, query: z.object({ s: token.optional() }), response: publicCardSchema,
     handler: async ({ params, query, ctx }) => {
-      limit(ctx);
+      await limit(ctx);
       ctx.set('Cache-Control', 'no-store');
       return publicCard(deps, deps.approved, params.memberId, { token: query.s, visitorId: visitorOf(ctx, deps.secureCookies) });
     },
@@ -93,9 +76,9 @@ export function registerPublicCardRoutes(api: Api, deps: CardDeps & { approved: 
     body: z.strictObject({ parent: token.optional(), channel: z.enum(['forward', 'moments', 'link']).default('forward') }),
     response: z.object({ token: z.string(), url: z.string() }),
     handler: async ({ params, body, ctx }) => {
-      limit(ctx);
+      await limit(ctx);
       const visitorId = visitorOf(ctx, deps.secureCookies);
-      const wait = sharesPerVisitor.hit(visitorId);
+      const wait = await sharesPerVisitor.hit(visitorId);
       if (wait !== undefined) throw rateLimited(wait);
       return visitorShare(deps, params.memberId, { parentToken: body.parent, visitorId, channel: body.channel });
     },
@@ -113,7 +96,7 @@ export function registerPublicCardRoutes(api: Api, deps: CardDeps & { approved: 
       member: z.object({ id: z.string(), name: z.string(), title: z.string().nullable(), branch: z.string().nullable(), url: z.string() }).nullable(),
     }),
     handler: async ({ params, query, ctx }) => {
-      limit(ctx);
+      await limit(ctx);
       ctx.set('Cache-Control', 'no-store');
       return publicProduct(deps, params.productId, { from: query.from, token: query.s, visitorId: visitorOf(ctx, deps.secureCookies) });
     },
@@ -124,7 +107,7 @@ export function registerPublicCardRoutes(api: Api, deps: CardDeps & { approved: 
     summary: 'the image of a card\'s QR code, as WeCom serves it (cached)',
     params: z.object({ wayId: z.uuid() }),
     handler: async ({ params, ctx }) => {
-      limit(ctx);
+      await limit(ctx);
       const image = await images.get(params.wayId);
       if (!image) throw new AppError('not_found', 'QR code not found');
       ctx.type = image.type;

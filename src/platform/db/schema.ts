@@ -479,6 +479,14 @@ export interface ImportRow {
   followed_up_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/** A shared rate limit's counter (migration 0023, src/platform/rateLimit.ts). */
+export interface RateLimitHitRow {
+  bucket: string;
+  key: string;
+  window_start: Date;
+  count: number;
+}
+
 /** A watched change of one customer by an import, until the follow-up publishes it (migration 0022). */
 export interface ImportChangeRow {
   id: Generated<string>;
@@ -532,6 +540,7 @@ export interface Database {
   segment_snapshot_members: SegmentSnapshotMemberRow;
   imports: ImportRow;
   import_changes: ImportChangeRow;
+  rate_limit_hits: RateLimitHitRow;
   import_rejections: ImportRejectionRow;
 }
 

@@ -17,6 +17,7 @@ import * as m0019 from './0019_cards.js';
 import * as m0020 from './0020_dashboard.js';
 import * as m0021 from './0021_segment_tag_cover.js';
 import * as m0022 from './0022_import_changes.js';
+import * as m0023 from './0023_rate_limits.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0020_dashboard': m0020,
   '0021_segment_tag_cover': m0021,
   '0022_import_changes': m0022,
+  '0023_rate_limits': m0023,
 };
