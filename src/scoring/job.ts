@@ -130,9 +130,10 @@ export async function runScoring(deps: ScoringDeps, options: ScoringOptions): Pr
       if (top) assignments.push({ customerId: s.id, tagId: tags.product.get(top.productName)! });
     }
 
-    // The batch's customers are locked first, in id order (writeCustomers), so a concurrent run, the nightly fact
-    // tags or a rule recompute never holds some of them while waiting for the others.
-    await writeCustomers(db, scored.map((s) => s.id), async (trx) => {
+    // Alone among bulk writers (writeCustomers), so a concurrent run, the nightly fact tags or a rule recompute never
+    // holds some of these customers while waiting for others; without locking the page's customer rows up front,
+    // which on a quiet night would write every customer row for the handful whose band or tags move.
+    await writeCustomers(db, 'alone', async (trx) => {
       await trx
         .insertInto('customer_scores')
         .values(scored.map((s) => ({

@@ -36,6 +36,13 @@ async function wholeBasePlans(trx: Db): Promise<void> {
 const BULK_WRITE_LOCK = sql`hashtext('customers.bulk-write')`;
 
 /**
+ * Whom a bulk write covers: the given customers; `'alone'`, any customers, with no other bulk writer at the same time
+ * (a scoring page: a thousand customers of which a quiet night changes a handful, so locking them all would write
+ * every customer row each night); or `null`, the whole base.
+ */
+export type BulkScope = readonly string[] | 'alone' | null;
+
+/**
  * One transaction that writes the tags or scores of many customers. The triggers that keep customers.tag_nos and
  * customers.churn_band (migrations 0009 and 0018) update customer rows as each statement ends, in whatever order
  * its join yields them, so two such transactions over overlapping customers (the nightly fact tags and a scoring
@@ -44,23 +51,32 @@ const BULK_WRITE_LOCK = sql`hashtext('customers.bulk-write')`;
  * - Given its customers, the transaction locks them all first, in id order, in one statement, under the shared
  *   bulk lock; every later trigger then finds its rows already held. Two such transactions wait for each other
  *   in one direction only.
- * - Given `null` (the whole base), it takes the bulk lock exclusively, since locking a million rows first would
- *   write them all; it then runs alone among bulk writers, with the whole-base planner settings of setBased.
+ * - `'alone'` and `null` take the bulk lock exclusively and then run alone among bulk writers; `null` (the whole
+ *   base, where locking a million rows first would write them all) also gets the whole-base planner settings of
+ *   setBased.
  *
  * The advisory lock is taken before any row, so no transaction waits for it while holding customers. A change to
- * one customer (changeCustomerTags) locks that row first and needs neither.
+ * one customer (changeCustomerTags) or an import batch still locks rows in its own order; if PostgreSQL picks this
+ * transaction as the victim of such a deadlock, it is run again (each is a self-contained set-based write), up to
+ * three times.
  */
-export async function writeCustomers<T>(db: Db, customerIds: readonly string[] | null, run: (trx: Db) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    if (customerIds === null) {
-      await lockWholeBase(trx);
-      await wholeBasePlans(trx);
-    } else {
-      await sql`SELECT pg_advisory_xact_lock_shared(${BULK_WRITE_LOCK})`.execute(trx);
-      await sql`SELECT 1 FROM customers WHERE id = ANY(${[...customerIds]}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+export async function writeCustomers<T>(db: Db, scope: BulkScope, run: (trx: Db) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        if (scope === null || scope === 'alone') {
+          await lockWholeBase(trx);
+          if (scope === null) await wholeBasePlans(trx);
+        } else {
+          await sql`SELECT pg_advisory_xact_lock_shared(${BULK_WRITE_LOCK})`.execute(trx);
+          await sql`SELECT 1 FROM customers WHERE id = ANY(${[...scope]}::uuid[]) ORDER BY id FOR NO KEY UPDATE`.execute(trx);
+        }
+        return run(trx);
+      });
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt >= 3) throw error;
     }
-    return run(trx);
-  });
+  }
 }
 
 /** The exclusive bulk lock of writeCustomers(db, null, …), for a transaction that must begin with other work. */
