@@ -95,28 +95,6 @@ async function recentAppMessages(db: Db, rows: ScanRow[], now: Date): Promise<Ma
   return new Map(result.rows.map((r) => [key(r.corp_id, r.recipient), r.at.map((d) => new Date(d).getTime())]));
 }
 
-const conversation = (row: { corp_id: string; channel: string; recipient: string }) => `${row.corp_id}\u0000${row.channel}\u0000${row.recipient}`;
-
-/**
- * Conversations (ordered senders) that must wait: one of their rows is on its way (`sending`), or an older row is
- * pending but not among the rows scanned (not due yet, or locked). Rows scanned are the oldest due ones, so an
- * older pending row missing from them is one of those.
- */
-async function heldConversations(db: Db, rows: (ScanRow & { created_at: Date })[]): Promise<Set<string>> {
-  if (!rows.length) return new Set();
-  const oldest = new Map<string, ScanRow & { created_at: Date }>();
-  for (const r of rows) if (!oldest.has(conversation(r))) oldest.set(conversation(r), r); // rows are oldest first
-  const keys = [...oldest.values()];
-  const result = await sql<{ corp_id: string; channel: string; recipient: string }>`
-    SELECT DISTINCT o.corp_id, o.channel, o.recipient FROM outbox o
-      JOIN unnest(${keys.map((k) => k.corp_id)}::text[], ${keys.map((k) => k.channel)}::text[], ${keys.map((k) => k.recipient)}::text[],
-                  ${keys.map((k) => k.created_at)}::timestamptz[]) AS k(corp_id, channel, recipient, oldest)
-        ON o.corp_id = k.corp_id AND o.channel = k.channel AND o.recipient = k.recipient
-     WHERE o.status = 'sending'
-        OR (o.status = 'pending' AND o.created_at <= k.oldest AND o.id <> ALL(${rows.map((r) => r.id)}::uuid[]))`.execute(db);
-  return new Set(result.rows.map(conversation));
-}
-
 /** When a member may get the next app message, or undefined when now. */
 function appRateUntil(times: number[], now: number, rate: ClaimRules['appRate']): Date | undefined {
   const lastMinute = times.filter((t) => t > now - MINUTE_MS);
@@ -137,11 +115,19 @@ export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
   return input.db.transaction().execute(async (trx) => {
     await sql`SELECT ${CLAIM_LOCK}`.execute(trx);
     const columns = sql`o.id, o.corp_id, o.channel, o.recipient, o.sender, o.payload, o.group_key, o.customer_id, o.purpose, o.attempts, o.expires_at, o.created_at, c.marketing_consent`;
-    const due = sql`o.status = 'pending' AND o.channel = ANY(${channels}) AND (o.not_before IS NULL OR o.not_before <= ${now})`;
+    const ordered = channels.filter((c) => senders.get(c)!.ordered);
+    // A conversation's row waits while an older one (by created_at, then id) is pending — not due yet, locked by
+    // another claim, retrying — or on its way. Checked in the scan, so waiting rows never fill it and stall others.
+    const waits = ordered.length
+      ? sql`AND NOT (o.channel = ANY(${ordered}) AND EXISTS (SELECT 1 FROM outbox p
+          WHERE p.corp_id = o.corp_id AND p.channel = o.channel AND p.recipient = o.recipient AND p.id <> o.id
+            AND (p.status = 'sending' OR (p.status = 'pending' AND (p.created_at, p.id) < (o.created_at, o.id)))))`
+      : sql``;
+    const due = sql`o.status = 'pending' AND o.channel = ANY(${channels}) AND (o.not_before IS NULL OR o.not_before <= ${now}) ${waits}`;
     const first = await sql<ScanRow & { created_at: Date }>`
       SELECT ${columns} FROM outbox o LEFT JOIN customers c ON c.id = o.customer_id
        WHERE ${due}
-       ORDER BY o.created_at
+       ORDER BY o.created_at, o.id
        LIMIT ${head}
          FOR UPDATE OF o SKIP LOCKED`.execute(trx);
     const groups = [...new Set(first.rows.map((r) => r.group_key).filter((g): g is string => g !== null))];
@@ -158,7 +144,6 @@ export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
     const quota = await quotaCounts(trx, rows.filter((r) => senders.get(r.channel)!.receivingQuota), period.start);
     const appTimes = await recentAppMessages(trx, rows.filter((r) => senders.get(r.channel)!.perRecipientRate), now);
     const quietUntil = quietHoursEnd(now, rules.quietHours);
-    const held = await heldConversations(trx, rows.filter((r) => senders.get(r.channel)!.ordered));
 
     const expired: string[] = [];
     const cancelled: string[] = [];
@@ -175,12 +160,6 @@ export async function claimBatches(input: ClaimInput): Promise<ClaimResult> {
       if (row.expires_at && new Date(row.expires_at) <= now) {
         expired.push(row.id);
         continue;
-      }
-      if (sender.ordered) {
-        // One row per conversation and claim, the oldest; whatever happens to it (claimed, deferred, not sent for
-        // now), the newer rows of the conversation wait for it.
-        if (held.has(conversation(row))) continue;
-        held.add(conversation(row));
       }
       if (sender.customerFacing) {
         if (row.purpose === 'marketing' && row.customer_id && row.marketing_consent === false) {

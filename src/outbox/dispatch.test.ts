@@ -334,6 +334,21 @@ describe('the outbox dispatcher', function () {
     expect(await claim()).to.deep.equal([a[2]]);
   });
 
+  it('never lets waiting conversations fill a claim: a mass send queued behind them still goes', async () => {
+    const senders = new Map([['kf', kfSender(logger)], ['mass_single', massSingleSender]]);
+    const claim = async () => (await claimBatches({
+      db: handle.db, instance: 'test', senders, slots: 1, batchMax: 100, leaseMs: 60_000, now: clock,
+      rules: { quietHours: { start: '21:00', end: '08:00', timezone: 'Asia/Shanghai' }, quota: { period: 'month', limit: 4 }, appRate: { perMinute: 30, perHour: 1000 } },
+      blockedFor: () => 0,
+    })).batches.flatMap((b) => b.rows.map((r) => r.id));
+    // Six replies to one customer, the first waiting 30 s for a retry: more than the four rows one slot scans.
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push((await queue({ channel: 'kf', recipient: 'wm-busy', sender: null, content: { text: `第 ${i + 1} 条回复` }, extra: { open_kfid: 'wk-test' } })).id);
+    await handle.db.updateTable('outbox').set({ not_before: new Date(clock.getTime() + 30_000) }).where('id', '=', replies[0]!).execute();
+    const mass = await queue({ recipient: contactsOf('ZhangWei')[0]! });
+    expect(await claim()).to.deep.equal([mass.id]);
+  });
+
   it('wakes on the notification a new row sends, long before its next poll, and stops after its calls finish', async () => {
     const d = dispatcher({ pollMs: 60_000, databaseUrl: handle.url });
     await d.start();

@@ -76,9 +76,9 @@ export interface Sender {
   /** WeCom drops app messages over a per-member rate: the dispatcher paces rows per recipient. */
   perRecipientRate: boolean;
   /**
-   * A conversation (微信客服 replies): a recipient's messages leave one at a time, oldest first. A row waits while
-   * an older row of the same corp, channel and recipient is on its way or still pending (retrying, deferred,
-   * locked), so a retried reply is never overtaken by the next one.
+   * A conversation (微信客服 replies): a recipient's messages leave one at a time, oldest first (by created_at, then
+   * id). A row waits while an older row of the same corp, channel and recipient is on its way or still pending
+   * (retrying, deferred, locked), so a retried reply is never overtaken by the next one.
    */
   ordered?: boolean;
   /** Makes the call, once (idempotent: false); throws WeCom's typed errors. */
