@@ -18,7 +18,8 @@ describe('customer.updated from imports', () => {
   let events: EventBus;
   let published: DomainEvent<'customer.updated'>[];
   let factTags: string[];
-  const followUp = () => followUpImports({ db: f.db, events, logger: createLogger({ level: 'silent' }), queueFactTags: async (id) => void factTags.push(id) });
+  let factCustomers: (string[] | undefined)[];
+  const followUp = () => followUpImports({ db: f.db, events, logger: createLogger({ level: 'silent' }), queueFactTags: async (id, ids) => void (factTags.push(id), factCustomers.push(ids)) });
   /** An import as the command line runs it (no bus), then the service's follow-up. */
   const importAndFollowUp = async (input: ImportInput): Promise<ImportSummary> => {
     const summary = await importCustomers(deps, input);
@@ -31,6 +32,7 @@ describe('customer.updated from imports', () => {
     events = new EventBus(createLogger({ level: 'silent' }));
     published = [];
     factTags = [];
+    factCustomers = [];
     events.on(EVENTS.customerUpdated, (e) => void published.push(e));
     deps = f.deps;
   });
@@ -116,7 +118,10 @@ describe('customer.updated from imports', () => {
       if (failing) throw new Error('the job table is unreachable');
     });
     await importCustomers(deps, { path: writeTemp('v2.csv', csv(edit({ 0: { riskLevel: 'R5' } }))) });
+    // Another import, of new customers only: nothing to publish, so it is followed up whatever happens to the first.
+    const newcomers = await importCustomers(deps, { path: writeTemp('new.csv', csv([...generateCustomers(3, { seed: 12 })].map((p) => ({ ...p, cifNo: p.cifNo.replace(/^CIF1/, 'CIF9') })))) });
     await followUp().then(() => expect.fail('the follow-up should fail'), (e: Error) => expect(e.message).to.match(/handler/));
+    expect(factTags).to.include(newcomers.importId);
     const kept = await f.db.selectFrom('import_changes').select(['customer_id', 'changed']).execute();
     expect(kept).to.deep.equal([{ customer_id: await idOf(people[0]!.cifNo), changed: { risk_level: { from: 'R3', to: 'R5' } } }]);
     failing = false;
@@ -130,6 +135,8 @@ describe('customer.updated from imports', () => {
   it('queues the fact tags once for a finished import that changed customers, never for one that changed nothing or failed', async () => {
     const first = await importAndFollowUp({ path: writeTemp('v1.csv', csv(people)) });
     expect(factTags).to.deep.equal([first.importId]);
+    // The customers the import wrote, not the whole base.
+    expect(factCustomers[0]).to.have.members(await Promise.all(people.map((p) => idOf(p.cifNo))));
     await followUp();
     expect(factTags, 'a second run queues nothing more').to.deep.equal([first.importId]);
     const same = await importAndFollowUp({ path: writeTemp('same.csv', csv(people)) });

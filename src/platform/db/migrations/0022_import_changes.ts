@@ -9,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
  *   which queue keyed jobs) have finished, so a crash anywhere leaves the change to be published again, never lost;
  *   and an import run from the command line, which has no event bus, is followed up by the service the same way.
  * - `imports.followed_up_at`: set once a finished import's changes are all published and the fact tags' recompute
- *   is queued. Imports that ended before this migration count as followed up.
+ *   is queued. Imports finished before this migration count as followed up.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -22,7 +22,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX import_changes_import ON import_changes (import_id)`.execute(db);
   await sql`ALTER TABLE imports ADD COLUMN followed_up_at timestamptz`.execute(db);
-  await sql`UPDATE imports SET followed_up_at = coalesce(finished_at, now()) WHERE status <> 'running'`.execute(db);
+  // Failed imports are left unmarked: resumed and finished, they are followed up like any other.
+  await sql`UPDATE imports SET followed_up_at = coalesce(finished_at, now()) WHERE status = 'done'`.execute(db);
   await sql`CREATE INDEX imports_to_follow_up ON imports (finished_at) WHERE status = 'done' AND followed_up_at IS NULL`.execute(db);
 }
 
