@@ -121,7 +121,7 @@ export async function startApp(options: StartOptions): Promise<RunningApp> {
   });
   defineReplyJobs(jobs, events, replyDeps);
   defineAssistantJobs(jobs, { db, retentionDays: assistantConfig.retentionDays });
-  defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger });
+  defineOutboxJobs(jobs, { db, gateway: wecom.gateway, logger, intervalMs: config.OUTBOX_RESULT_SYNC_MS, freshMs: config.OUTBOX_RESULT_FRESH_MS });
   const consoleFeed = { toConsole: (event: string, data: unknown) => realtimeLog.toConsole(event, data) };
   const massSends: MassSendDeps = { db, gate, gateway: wecom.gateway, jobs, realtime: consoleFeed, logger };
   defineMassSendJobs(jobs, massSends);

@@ -349,6 +349,21 @@ describe('the outbox dispatcher', function () {
     expect(await claim()).to.deep.equal([mass.id]);
   });
 
+  it('asks WeCom for a task’s results at every pass in its first hour, and then only once the interval has passed', async () => {
+    const recipient = contactsOf('ZhangWei')[2]!;
+    await queue({ recipient, groupKey: 'fresh' });
+    await dispatcher().drainOnce();
+    const timing = { freshMs: 3_600_000, intervalMs: 300_000 };
+    const at = (minutes: number) => new Date(clock.getTime() + minutes * 60_000);
+    const pass = async (minutes: number) => (await syncSendResults({ db: handle.db, gateway, logger }, { now: at(minutes), ...timing })).tasks;
+    expect([await pass(0), await pass(1), await pass(2)], 'fresh: every minute').to.deep.equal([1, 1, 1]);
+    expect(await pass(61), 'past the hour, last asked 59 minutes ago').to.equal(1);
+    expect([await pass(62), await pass(65)], 'then not before five minutes').to.deep.equal([0, 0]);
+    expect(await pass(66)).to.equal(1);
+    const checked = await handle.db.selectFrom('outbox_batches').select('results_checked_at').where('msgid', 'is not', null).executeTakeFirstOrThrow();
+    expect(new Date(checked.results_checked_at!).getTime()).to.equal(at(66).getTime());
+  });
+
   it('wakes on the notification a new row sends, long before its next poll, and stops after its calls finish', async () => {
     const d = dispatcher({ pollMs: 60_000, databaseUrl: handle.url });
     await d.start();

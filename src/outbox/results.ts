@@ -15,7 +15,8 @@ import { sendResults } from './mass.js';
  * receiving quota reached). For every task with rows still `delivery = 'awaiting'` this asks WeCom
  * (get_groupmsg_task, get_groupmsg_send_result) and writes each row's delivery; delivered messages go
  * on the customer's timeline as `message_out`, with what caused them. A task still unconfirmed after
- * three days counts as unsent.
+ * three days counts as unsent. A task is asked every minute in its first hour (OUTBOX_RESULT_FRESH_MS), when
+ * members usually confirm it and the console shows its progress, then every OUTBOX_RESULT_SYNC_MS.
  */
 export const RESULT_SYNC_JOB = 'outbox.sync-results';
 export const UNCONFIRMED_AFTER_MS = 3 * 86_400_000;
@@ -138,14 +139,31 @@ async function apply(db: Db, rows: AwaitingRow[], decided: Map<string, Outcome>,
 }
 
 /** One pass over every task with rows awaiting their delivery (all corps, or one). */
-export async function syncSendResults(deps: SyncDeps, options: { now?: Date; corpId?: string; unconfirmedAfterMs?: number } = {}): Promise<SyncSummary> {
+export interface SyncOptions {
+  now?: Date;
+  corpId?: string;
+  unconfirmedAfterMs?: number;
+  /** A task sent within this is asked at every pass (default 0: only by interval). */
+  freshMs?: number;
+  /** An older task is asked again once this has passed since the last time (default 0: every pass). */
+  intervalMs?: number;
+}
+
+export async function syncSendResults(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
   const now = options.now ?? new Date();
   const cutoff = new Date(now.getTime() - (options.unconfirmedAfterMs ?? UNCONFIRMED_AFTER_MS));
   const summary: SyncSummary = { tasks: 0, delivered: 0, notFriend: 0, quotaReached: 0, unsent: 0, awaiting: 0, errors: 0 };
-  let q = deps.db.selectFrom('outbox').select(['corp_id', 'msgid']).where('delivery', '=', 'awaiting').where('msgid', 'is not', null).groupBy(['corp_id', 'msgid']);
-  if (options.corpId) q = q.where('corp_id', '=', options.corpId);
-  for (const task of await q.execute()) {
-    const msgid = task.msgid!;
+  const freshSince = new Date(now.getTime() - (options.freshMs ?? 0));
+  const askedBefore = new Date(now.getTime() - (options.intervalMs ?? 0));
+  const tasks = await sql<{ corp_id: string; msgid: string }>`
+    SELECT t.corp_id, t.msgid FROM (
+      SELECT corp_id, msgid, min(sent_at) AS first_sent FROM outbox
+       WHERE delivery = 'awaiting' AND msgid IS NOT NULL ${options.corpId ? sql`AND corp_id = ${options.corpId}` : sql``}
+       GROUP BY corp_id, msgid) t
+     LEFT JOIN LATERAL (SELECT max(b.results_checked_at) AS at FROM outbox_batches b WHERE b.corp_id = t.corp_id AND b.msgid = t.msgid) c ON true
+     WHERE t.first_sent >= ${freshSince} OR c.at IS NULL OR c.at <= ${askedBefore}`.execute(deps.db);
+  for (const task of tasks.rows) {
+    const msgid = task.msgid;
     const rows = (await deps.db
       .selectFrom('outbox')
       .select(['id', 'corp_id', 'channel', 'recipient', 'sender', 'customer_id', 'payload', 'cause_type', 'cause_id', 'ref_type', 'ref_id', 'msgid', 'sent_at'])
@@ -168,6 +186,7 @@ export async function syncSendResults(deps: SyncDeps, options: { now?: Date; cor
       decided = new Map(rows.filter((r) => r.sent_at && new Date(r.sent_at) < cutoff).map((r) => [r.id, { delivery: 'unsent', at: null }]));
     }
     await apply(deps.db, rows, decided, now);
+    await deps.db.updateTable('outbox_batches').set({ results_checked_at: now }).where('corp_id', '=', task.corp_id).where('msgid', '=', msgid).execute();
     for (const o of decided.values()) {
       if (o.delivery === 'delivered') summary.delivered++;
       else if (o.delivery === 'not_friend') summary.notFriend++;
@@ -179,18 +198,19 @@ export async function syncSendResults(deps: SyncDeps, options: { now?: Date; cor
   return summary;
 }
 
-export function defineOutboxJobs(jobs: JobRunner, deps: SyncDeps): void {
+export function defineOutboxJobs(jobs: JobRunner, deps: SyncDeps & { intervalMs: number; freshMs: number }): void {
   jobs.define({
     name: RESULT_SYNC_JOB,
     payload: z.object({}),
     concurrency: 1,
     handler: async (_payload, context) => {
-      const summary = await syncSendResults(deps);
+      const summary = await syncSendResults(deps, { intervalMs: deps.intervalMs, freshMs: deps.freshMs });
       if (summary.tasks) context.logger.info(summary, 'mass send results synced');
     },
   });
 }
 
+/** Every minute (or the interval, when shorter): tasks in their first hour are asked each time, older ones by interval. */
 export async function scheduleOutboxJobs(jobs: JobRunner, intervalMs: number): Promise<void> {
-  await jobs.every(RESULT_SYNC_JOB, intervalMs, {}, { cause: { type: 'system', id: 'schedule' } });
+  await jobs.every(RESULT_SYNC_JOB, Math.min(60_000, intervalMs), {}, { cause: { type: 'system', id: 'schedule' } });
 }

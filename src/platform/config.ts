@@ -66,6 +66,7 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(5000),
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   OUTBOX_RESULT_SYNC_MS: z.coerce.number().int().min(1000).default(300_000),
+  OUTBOX_RESULT_FRESH_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** Live updates (src/realtime/README.md): socket.io's adapter, the resumable event log. */
   REALTIME_ADAPTER: z.enum(['postgres', 'memory']).default('postgres'),
   REALTIME_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),

@@ -760,6 +760,8 @@ export interface OutboxBatchRow {
   /** How an in-doubt batch was settled: found in WeCom, or released to be sent again. */
   resolution: string | null;
   error: string | null;
+  /** When WeCom was last asked for the task's results (migration 0025). */
+  results_checked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** SOP automation, materials, mass sends and the dispatcher's batches (migration 0010). */

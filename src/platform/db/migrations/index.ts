@@ -19,6 +19,7 @@ import * as m0021 from './0021_segment_tag_cover.js';
 import * as m0022 from './0022_import_changes.js';
 import * as m0023 from './0023_rate_limits.js';
 import * as m0024 from './0024_outbox_conversation.js';
+import * as m0025 from './0025_result_checks.js';
 
 /** Every migration, in order. A new file is added here under its own name; names never change. */
 export const migrations: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '0022_import_changes': m0022,
   '0023_rate_limits': m0023,
   '0024_outbox_conversation': m0024,
+  '0025_result_checks': m0025,
 };
