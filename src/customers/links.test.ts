@@ -4,6 +4,7 @@ import { bootApp, type TestApp } from '../../test/harness.js';
 import { settled } from '../../test/wecom.js';
 import { DEMO_CORP_ID } from '../demo/seed.js';
 import { generateCustomers } from '../demo/synthetic.js';
+import { recomputeFactTags } from '../tags/facts.js';
 
 describe('customer 360: links, timeline and search', function () {
   this.timeout(60_000);
@@ -140,6 +141,17 @@ describe('customer 360: links, timeline and search', function () {
     const scoped = await manager.post('/api/v1/customers/search', { filter: { field: 'aum', op: 'gte', value: 0 }, limit: 200 });
     const follows = (await sql<{ n: number }>`SELECT count(DISTINCT ec.customer_id)::int AS n FROM follow_relations fr JOIN external_contacts ec USING (corp_id, external_userid) WHERE fr.userid = 'ZhangWei' AND fr.deleted_at IS NULL AND ec.customer_id IS NOT NULL`.execute(app.database.db)).rows[0]!.n;
     expect(scoped.body.total).to.equal(follows);
+    // A tag in the filter (resolved to its number before the query): exactly the customers who hold it.
+    await recomputeFactTags(app.database.db, { now: new Date() });
+    const tagged = await sql<{ id: string; name: string }>`SELECT t.id, t.name FROM tags t WHERE t.deleted_at IS NULL AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tag_id = t.id) ORDER BY t.tag_no LIMIT 1`.execute(app.database.db);
+    expect(tagged.rows, 'the fact tags are assigned').to.have.length(1);
+    const holders = await sql<{ cif_no: string }>`SELECT c.cif_no FROM customers c JOIN customer_tags ct ON ct.customer_id = c.id WHERE ct.tag_id = ${tagged.rows[0]!.id} ORDER BY 1`.execute(app.database.db);
+    const byTag = await ops.post('/api/v1/customers/search', { filter: { field: 'tags', op: 'has', value: tagged.rows[0]!.id }, limit: 200 });
+    expect(byTag.status).to.equal(200);
+    expect(byTag.body.total).to.equal(holders.rows.length);
+    const holding = new Set(holders.rows.map((h) => h.cif_no));
+    expect(byTag.body.items).to.have.length(Math.min(200, holding.size));
+    for (const c of byTag.body.items as { cif_no: string }[]) expect(holding.has(c.cif_no), c.cif_no).to.equal(true);
     const bad = await ops.post('/api/v1/customers/search', { filter: { all: [{ field: 'aum', op: 'gte', value: 'lots' }] } });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.issues[0].path).to.match(/^body\.filter\.all\.0\.value/);

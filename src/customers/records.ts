@@ -4,7 +4,7 @@ import type { FieldCipher } from '../platform/crypto.js';
 import type { Actor } from '../platform/http/context.js';
 import { notFound } from '../platform/errors.js';
 import { customerScope, maskedFor } from '../auth/index.js';
-import { compileFilter, type FilterNode } from '../filters/index.js';
+import { compileFilter, resolveTagNumbers, tagReferences, type FilterNode } from '../filters/index.js';
 
 /** A bank customer as the core system sends it (see DESIGN "Bank data in"). */
 export interface CustomerInput {
@@ -95,7 +95,11 @@ const MOBILE = /^(\+?86)?1[3-9]\d{9}$/;
 export async function listCustomers(db: Db, cipher: FieldCipher, actor: Actor, query: CustomerQuery) {
   let q = db.selectFrom('customers').where(customerScope(actor));
   if (query.branchId) q = q.where('branch_id', '=', query.branchId);
-  if (query.filter) q = q.where(compileFilter(query.filter, { alias: 'customers' }));
+  if (query.filter) {
+    // Tags resolved first, as segments do: a fact tag is then counted from its own index (src/tags/indexes.ts).
+    const tagNumbers = await resolveTagNumbers(db, tagReferences([query.filter]));
+    q = q.where(compileFilter(query.filter, { alias: 'customers', tagNumbers }));
+  }
   if (query.q) {
     const term = query.q.trim();
     if (MOBILE.test(term.replace(/[\s-]/g, ''))) q = q.where('mobile_hash', '=', cipher.lookupHash('mobile', term));
