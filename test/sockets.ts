@@ -55,3 +55,20 @@ export async function liveClient(app: TestApp, username: string): Promise<LiveCl
     });
   });
 }
+
+/**
+ * For a describe block: opens live clients as the app's users and closes every one after each test.
+ * `app` is read when a client is opened (the app is booted in `before`).
+ */
+export function liveClients(app: () => TestApp): (username: string) => Promise<LiveClient> {
+  let clients: LiveClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+  });
+  return async (username) => {
+    const client = await liveClient(app(), username);
+    clients.push(client);
+    return client;
+  };
+}

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { bootApp, type TestApp } from '../../test/harness.js';
-import { liveClient, type LiveClient, type LiveEvent } from '../../test/sockets.js';
+import { liveClients, type LiveClient, type LiveEvent } from '../../test/sockets.js';
 import { createLogger } from '../platform/logger.js';
 import { advanceDueSteps } from './engine.js';
 import { SOP_PROGRESS_EVENT, SOP_PROGRESS_EVERY_MS, SopProgress, type MonitorCounts, type ProgressChange } from './progress.js';
@@ -13,12 +13,7 @@ type Progress = MonitorCounts & { templateId: string; changes: ProgressChange; e
 describe('live SOP progress on the console room (sop.progress)', function () {
   this.timeout(180_000);
   let app: TestApp;
-  let clients: LiveClient[] = [];
-  const open = async (username: string) => {
-    const client = await liveClient(app, username);
-    clients.push(client);
-    return client;
-  };
+  const open = liveClients(() => app);
   const progressOf = (client: LiveClient, templateId: string) =>
     client.received.filter((e) => e.event === SOP_PROGRESS_EVENT && e.data.templateId === templateId).map((e) => e.data as unknown as Progress);
   const isProgress = (templateId: string, test: (p: Progress) => boolean) => (e: LiveEvent) =>
@@ -28,10 +23,6 @@ describe('live SOP progress on the console room (sop.progress)', function () {
 
   before(async () => {
     app = await bootApp();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    clients = [];
   });
   after(() => app.close());
 

@@ -1,17 +1,12 @@
 import { expect } from 'chai';
 import { bootApp, type TestApp } from '../../test/harness.js';
-import { liveClient, type LiveClient } from '../../test/sockets.js';
+import { liveClients } from '../../test/sockets.js';
 import { settled } from '../../test/wecom.js';
 
 describe('live updates from WeCom (new customers, the callback inbox)', function () {
   this.timeout(90_000);
   let app: TestApp;
-  let clients: LiveClient[] = [];
-  const open = async (username: string) => {
-    const client = await liveClient(app, username);
-    clients.push(client);
-    return client;
-  };
+  const open = liveClients(() => app);
   const staffId = async (username: string) => (await app.database.db.selectFrom('staff').select('id').where('username', '=', username).executeTakeFirstOrThrow()).id;
   const createCode = async (name: string, members: string[]) => {
     const ops = await app.client().login('ops');
@@ -22,10 +17,6 @@ describe('live updates from WeCom (new customers, the callback inbox)', function
 
   before(async () => {
     app = await bootApp();
-  });
-  afterEach(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    clients = [];
   });
   after(() => app.close());
 

@@ -1,28 +1,19 @@
 import { expect } from 'chai';
 import { bootApp, type TestApp } from '../../../test/harness.js';
-import { liveClient, type LiveClient, type LiveEvent } from '../../../test/sockets.js';
+import { liveClients, type LiveEvent } from '../../../test/sockets.js';
 import { finishedRun, metric } from '../../../test/wecom.js';
 import type { ReconcileProgress } from './reconcile.js';
 
 describe('live progress of a WeCom sync on the console room', function () {
   this.timeout(120_000);
   let app: TestApp;
-  let clients: LiveClient[] = [];
-  const open = async (username: string) => {
-    const client = await liveClient(app, username);
-    clients.push(client);
-    return client;
-  };
+  const open = liveClients(() => app);
   const ofRun = (runId: string, event: string) => (e: LiveEvent) => e.event === event && e.data.runId === runId;
 
   before(async () => {
     app = await bootApp({ DEMO_CUSTOMERS: '2000' });
   });
-  afterEach(async () => {
-    app.wecom.sandbox!.control.clearFaults();
-    await Promise.all(clients.map((c) => c.close()));
-    clients = [];
-  });
+  afterEach(() => app.wecom.sandbox!.control.clearFaults());
   after(() => app.close());
 
   it('streams each step of a sync in order with a rising estimate, fewer contacts updates than pages (at most one a second), then done with the stored report', async () => {
