@@ -138,9 +138,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     dataDir: pgData,
     stop: async () => {
       process.removeListener('exit', onExit);
-      // Fast shutdown, as pg_ctl stop -m fast: open sessions are ended, the data is checkpointed.
-      if (await pidAlive(server.pid)) process.kill(server.pid, 'SIGINT');
-      await server.exited;
+      if (!(await pidAlive(server.pid))) return;
+      // Smart shutdown first: the connections a pool has just ended may still be closing (pg-pool's end() does not
+      // wait for them), and a fast shutdown would cut them off. Fast (SIGINT) if a session lingers past 5 s.
+      process.kill(server.pid, 'SIGTERM');
+      const stopped = await Promise.race([server.exited.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref())]);
+      if (!stopped) {
+        process.kill(server.pid, 'SIGINT');
+        await server.exited;
+      }
     },
   };
 }
