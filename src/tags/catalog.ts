@@ -14,13 +14,13 @@ import { describeFilter, validateFilter, type FilterNode } from '../filters/inde
 export const LAYER_ORDER: readonly TagLayer[] = ['fact', 'rule', 'model', 'manual'];
 
 /**
- * Runs a set-based statement over the whole customer base. Hash and merge joins are the right plans there, and a
- * nested loop is a disaster when customer_tags' statistics are stale (right after a first bulk fill the planner
- * still believes the table empty and re-scans it per row), so nested loops are switched off for the transaction.
- * Scoped runs (a few customers) keep the planner's defaults, where index nested loops are best.
+ * Runs a set-based read over the whole customer base (writes go through writeCustomers(db, null, …), which plans
+ * the same way). Hash and merge joins are the right plans there, and a nested loop is a disaster when
+ * customer_tags' statistics are stale (right after a first bulk fill the planner still believes the table empty
+ * and re-scans it per row), so nested loops are switched off for the transaction. Scoped runs (a few customers)
+ * keep the planner's defaults, where index nested loops are best.
  */
-export async function setBased<T>(db: Db, wholeBase: boolean, run: (db: Db) => Promise<T>): Promise<T> {
-  if (!wholeBase) return run(db);
+export async function setBased<T>(db: Db, run: (db: Db) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
     await wholeBasePlans(trx);
     return run(trx);

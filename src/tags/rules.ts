@@ -112,7 +112,7 @@ async function recomputeLinked(deps: PushDeps, tag: { id: string; corpId: string
     UNION ALL
     SELECT ct.customer_id, 'remove', ${related('ct.customer_id')} FROM customer_tags ct
     WHERE ct.tag_id = ${tag.id}::uuid AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = ct.customer_id AND ${match})`;
-  const delta = await setBased(db, true, (d) => deltaQuery.execute(d));
+  const delta = await setBased(db, (d) => deltaQuery.execute(d));
   const local = (change: 'add' | 'remove') => delta.rows.filter((r) => !r.related && r.change === change).map((r) => r.customer_id);
   const gone = local('remove');
   const fresh = local('add');
